@@ -1,0 +1,100 @@
+package resizer
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is one of the contract's machine-readable error codes (CONTRACT §3).
+// Every layer maps to it: the outcome event's error.code, the HTTP status of
+// the webhook answer, whether a delivery is retried.
+type Code string
+
+// The contract's error codes.
+const (
+	CodeInvalidRequest     Code = "invalid_request"
+	CodePolicyDenied       Code = "policy_denied"
+	CodePreconditionFailed Code = "precondition_failed"
+	CodeNotFound           Code = "not_found"
+	CodeAuthFailed         Code = "auth_failed"
+	CodeAPIError           Code = "api_error"
+	CodeUnavailable        Code = "unavailable"
+	CodeTimeout            Code = "timeout"
+	// CodeInProgress is not a contract error.code value on its own: a second
+	// concurrent delivery of the same request answers retryable while the
+	// first one runs. It travels as unavailable with reason in_progress.
+)
+
+// Reasons refine policy_denied and precondition_failed (CONTRACT §3), and a
+// few other codes where an operator benefits from the detail.
+const (
+	ReasonTypeNotAllowed   = "type_not_allowed"
+	ReasonSourceNotAllowed = "source_not_allowed"
+	ReasonForceNotAllowed  = "force_not_allowed"
+	ReasonStopNotAllowed   = "stop_not_allowed"
+	ReasonCooldownActive   = "cooldown_active"
+
+	ReasonInstanceNotStopped         = "instance_not_stopped"
+	ReasonUnexpectedCurrentType      = "unexpected_current_type"
+	ReasonGenerationChangeNotAllowed = "generation_change_not_allowed"
+	ReasonNICLimitExceeded           = "nic_limit_exceeded"
+	ReasonDiskLimitExceeded          = "disk_limit_exceeded"
+	ReasonImageNotSupported          = "image_not_supported"
+	ReasonInstanceInArrears          = "instance_in_arrears"
+	ReasonInstanceTypeUnavailable    = "instance_type_unavailable"
+	ReasonLocalDataDiskRequiresForce = "local_data_disk_requires_force"
+	ReasonInProgress                 = "in_progress"
+)
+
+// Error is the product's one error type. It is born with its Code where the
+// failure is first understood (validation, a JD Cloud answer, the policy) and
+// nothing downstream re-parses messages.
+type Error struct {
+	Code    Code
+	Reason  string // optional refinement, e.g. instance_not_stopped
+	Message string // for people; never contains secrets
+	Status  int    // HTTP status of the JD Cloud answer, when there was one
+	Err     error  // the underlying error, if any
+}
+
+func (e *Error) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("%s (%s): %s", e.Code, e.Reason, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Retryable says whether a later delivery of the same request may succeed.
+func (e *Error) Retryable() bool { return e.Code.Retryable() }
+
+// Retryable says whether errors of this code may succeed on a later try.
+func (c Code) Retryable() bool { return c == CodeUnavailable || c == CodeTimeout }
+
+// Errorf returns an *Error with a formatted message.
+func Errorf(code Code, reason, format string, args ...any) *Error {
+	return &Error{Code: code, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// AsError returns err as an *Error; an error of unknown origin becomes
+// unavailable (retryable), because failing safe means trying again rather
+// than reporting a permanent verdict we cannot justify.
+func AsError(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: CodeUnavailable, Message: err.Error(), Err: err}
+}
+
+// ErrorCode returns the contract code of err ("" for nil).
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	return AsError(err).Code
+}
