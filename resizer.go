@@ -76,7 +76,7 @@ type OutcomeData struct {
 	Restarted bool `json:"restarted,omitempty"`
 	// Timings holds milliseconds per phase (stop, resize, start, total).
 	Timings map[string]int64 `json:"timings,omitempty"`
-	Error *ErrorData `json:"error,omitempty"`
+	Error   *ErrorData       `json:"error,omitempty"`
 }
 
 // Outcome is the result of one delivery: the outcome event that was (or was

@@ -1,0 +1,232 @@
+package resizer
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+)
+
+// Patterns of CONTRACT §3. They are the only gate between a request and a
+// JD Cloud URL path, so they are anchored and admit no '/', '.' runs or '%'.
+var (
+	regionPattern       = regexp.MustCompile(`^[a-z]{2}-[a-z]+-[0-9]+$`)
+	instanceIDPattern   = regexp.MustCompile(`^i-[0-9a-z]{6,32}$`)
+	instanceTypePattern = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9-]+){1,3}$`)
+)
+
+// Limits on request fields.
+const (
+	maxInstanceTypeLen = 64
+	maxFreeTextRunes   = 1024
+	// maxAttributeLen bounds id and source: they key the idempotency store.
+	maxAttributeLen = 512
+	maxRegionLen    = 64
+)
+
+// ValidRegionID, ValidInstanceID and ValidInstanceType apply the contract's
+// rules; adapters re-check with them before building a URL.
+func ValidRegionID(s string) bool   { return len(s) <= maxRegionLen && regionPattern.MatchString(s) }
+func ValidInstanceID(s string) bool { return instanceIDPattern.MatchString(s) }
+func ValidInstanceType(s string) bool {
+	return len(s) <= maxInstanceTypeLen && instanceTypePattern.MatchString(s)
+}
+
+// requestData mirrors the request data's fields for hashing: a fixed field
+// order makes the hash independent of the sender's key order and of fields
+// the contract ignores.
+type requestData struct {
+	RegionID         string `json:"regionId"`
+	InstanceID       string `json:"instanceId"`
+	InstanceType     string `json:"instanceType"`
+	FromInstanceType string `json:"fromInstanceType,omitempty"`
+	Force            bool   `json:"force,omitempty"`
+	StopIfRunning    bool   `json:"stopIfRunning,omitempty"`
+	DryRun           bool   `json:"dryRun,omitempty"`
+	Reason           string `json:"reason,omitempty"`
+	RequestedBy      string `json:"requestedBy,omitempty"`
+}
+
+// ParseRequest validates a request CloudEvent (attributes and data, CONTRACT
+// §3) and returns the Request. Every failure is invalid_request with a
+// message naming the attribute or field; attacker-controlled values appear in
+// messages only quoted and truncated.
+func ParseRequest(e event.Event) (Request, *Error) {
+	var r Request
+	if e.SpecVersion() != event.CloudEventsVersionV1 {
+		return r, invalid("specversion must be %q, got %s", event.CloudEventsVersionV1, Quote(e.SpecVersion()))
+	}
+	for _, a := range []struct{ name, v string }{{"id", e.ID()}, {"source", e.Source()}} {
+		switch {
+		case a.v == "":
+			return r, invalid("attribute %s is required", a.name)
+		case len(a.v) > maxAttributeLen:
+			return r, invalid("attribute %s is longer than %d bytes", a.name, maxAttributeLen)
+		case !utf8.ValidString(a.v) || hasControl(a.v):
+			return r, invalid("attribute %s must be printable UTF-8", a.name)
+		}
+	}
+	if e.Type() != TypeRequested {
+		return r, invalid("unknown event type %s; this function accepts %s", Quote(e.Type()), TypeRequested)
+	}
+	if ct := e.DataContentType(); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return r, invalid("datacontenttype must be application/json, got %s", Quote(ct))
+		}
+	}
+	r.ID, r.Source, r.Type = e.ID(), e.Source(), e.Type()
+	if tp, ok := e.Extensions()["traceparent"]; ok {
+		if s, ok := tp.(string); ok && len(s) <= 128 && !hasControl(s) {
+			r.TraceParent = s
+		}
+	}
+	if err := parseData(e.Data(), &r); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func parseData(raw []byte, r *Request) *Error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return invalid("data is required: a JSON object with regionId, instanceId and instanceType")
+	}
+	if !utf8.Valid(raw) {
+		return invalid("data is not valid UTF-8")
+	}
+	fields, err := objectFields(raw)
+	if err != nil {
+		return err
+	}
+	str := func(name string, required bool, dst *string) *Error {
+		v, ok := fields[name]
+		if !ok || string(v) == "null" {
+			if required {
+				return invalid("data.%s is required", name)
+			}
+			return nil
+		}
+		if err := json.Unmarshal(v, dst); err != nil {
+			return invalid("data.%s must be a string", name)
+		}
+		if required && *dst == "" {
+			return invalid("data.%s must not be empty", name)
+		}
+		return nil
+	}
+	boolean := func(name string, dst *bool) *Error {
+		v, ok := fields[name]
+		if !ok || string(v) == "null" {
+			return nil
+		}
+		if err := json.Unmarshal(v, dst); err != nil {
+			return invalid("data.%s must be a boolean", name)
+		}
+		return nil
+	}
+	for _, f := range []*Error{
+		str("regionId", true, &r.RegionID),
+		str("instanceId", true, &r.InstanceID),
+		str("instanceType", true, &r.InstanceType),
+		str("fromInstanceType", false, &r.FromInstanceType),
+		boolean("force", &r.Force),
+		boolean("stopIfRunning", &r.StopIfRunning),
+		boolean("dryRun", &r.DryRun),
+		str("reason", false, &r.Reason),
+		str("requestedBy", false, &r.RequestedBy),
+	} {
+		if f != nil {
+			return f
+		}
+	}
+	switch {
+	case !ValidRegionID(r.RegionID):
+		return invalid("data.regionId %s does not match %s (e.g. cn-north-1)", Quote(r.RegionID), regionPattern)
+	case !ValidInstanceID(r.InstanceID):
+		return invalid("data.instanceId %s must be i- followed by 6 to 32 of [0-9a-z]", Quote(r.InstanceID))
+	case !ValidInstanceType(r.InstanceType):
+		return invalid("data.instanceType %s must match %s and be at most %d characters (e.g. g.n2.large)", Quote(r.InstanceType), instanceTypePattern, maxInstanceTypeLen)
+	case r.FromInstanceType != "" && !ValidInstanceType(r.FromInstanceType):
+		return invalid("data.fromInstanceType %s must match %s and be at most %d characters", Quote(r.FromInstanceType), instanceTypePattern, maxInstanceTypeLen)
+	case utf8.RuneCountInString(r.Reason) > maxFreeTextRunes:
+		return invalid("data.reason is longer than %d characters", maxFreeTextRunes)
+	case utf8.RuneCountInString(r.RequestedBy) > maxFreeTextRunes:
+		return invalid("data.requestedBy is longer than %d characters", maxFreeTextRunes)
+	case strings.ContainsRune(r.Reason, 0) || strings.ContainsRune(r.RequestedBy, 0):
+		return invalid("data.reason and data.requestedBy must not contain NUL characters")
+	}
+	return nil
+}
+
+// objectFields splits a JSON object into its members, refusing anything that
+// is not one object and any duplicate key (encoding/json would silently keep
+// the last one, letting two readers of one payload disagree).
+func objectFields(raw []byte) (map[string]json.RawMessage, *Error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, invalid("data is not valid JSON")
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, invalid("data must be a JSON object")
+	}
+	fields := make(map[string]json.RawMessage, 8)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, invalid("data is not valid JSON")
+		}
+		key, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, invalid("data is not valid JSON")
+		}
+		if _, dup := fields[key]; dup {
+			return nil, invalid("data has the key %s more than once", Quote(key))
+		}
+		fields[key] = v
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, invalid("data is not valid JSON")
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, invalid("data has content after the JSON object")
+	}
+	return fields, nil
+}
+
+// hash returns a digest of the request's data fields, to tell a redelivery
+// of the same request from a different request reusing its source and id.
+func (r Request) hash() string {
+	b, _ := json.Marshal(requestData{r.RegionID, r.InstanceID, r.InstanceType, r.FromInstanceType,
+		r.Force, r.StopIfRunning, r.DryRun, r.Reason, r.RequestedBy})
+	return sha256Hex(b)
+}
+
+func invalid(format string, args ...any) *Error {
+	return &Error{Code: CodeInvalidRequest, Message: fmt.Sprintf(format, args...)}
+}
+
+// Quote renders an untrusted value for a message: quoted, control
+// characters escaped, at most 64 runes.
+func Quote(s string) string {
+	if utf8.RuneCountInString(s) > 64 {
+		s = string([]rune(s)[:64]) + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func hasControl(s string) bool {
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
