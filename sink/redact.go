@@ -1,0 +1,55 @@
+package sink
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode"
+)
+
+// safeURL renders u for logs and error messages. Userinfo and the query are
+// where sink URLs carry credentials (https://user:pass@…, ?token=…), so they
+// are dropped; the fragment never reaches the server and goes too.
+func safeURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	c.RawQuery = ""
+	c.ForceQuery = false
+	c.Fragment = ""
+	c.RawFragment = ""
+	return c.String()
+}
+
+// snippet turns the start of a response body into one printable line, short
+// enough for an error message, so that a sink's reason for refusing an event
+// reaches the operator.
+func snippet(b []byte) string {
+	const limit = 200
+	s := strings.ToValidUTF8(string(b), "?")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > limit {
+		// Cut on a rune boundary so the message stays valid UTF-8.
+		cut := limit
+		for cut > 0 && !utf8Start(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+// attempts renders "after N attempt(s)" for error messages.
+func attempts(n int) string {
+	if n == 1 {
+		return "after 1 attempt"
+	}
+	return fmt.Sprintf("after %d attempts", n)
+}
