@@ -1,0 +1,50 @@
+package jdcloudsim
+
+import "fmt"
+
+// Instance returns the current state of an instance. It does not count as
+// a describeInstance: with a zero Transition a transitional status stays
+// current until a describeInstance has seen it.
+func (s *Server) Instance(regionID, instanceID string) (Instance, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.regions[regionID]
+	if r == nil {
+		return Instance{}, false
+	}
+	st := r.instances[instanceID]
+	if st == nil {
+		return Instance{}, false
+	}
+	st.settle(s.now(), s.transition)
+	return st.inst.clone(), true
+}
+
+// PutInstance adds or replaces an instance, ending any transition it was
+// in. An unknown region is created, with no azs, types or images.
+func (s *Server) PutInstance(regionID string, inst Instance) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.regions[regionID]
+	if r == nil {
+		r = newRegion(nil)
+		s.regions[regionID] = r
+	}
+	r.instances[inst.InstanceID] = &instanceState{inst: inst.clone()}
+}
+
+// SetStatus forces an instance's status, ending any transition it was in.
+// It panics when the instance does not exist, since that is a broken test.
+func (s *Server) SetStatus(regionID, instanceID, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var st *instanceState
+	if r := s.regions[regionID]; r != nil {
+		st = r.instances[instanceID]
+	}
+	if st == nil {
+		panic(fmt.Sprintf("jdcloudsim: SetStatus: no instance %s in region %s", instanceID, regionID))
+	}
+	st.inst.Status = status
+	st.pending = nil
+}
