@@ -1,0 +1,117 @@
+package trigger
+
+import (
+	"context"
+	"encoding/json"
+
+	"go.uber.org/zap"
+
+	"github.com/jdcloud-vm-resizer/resizer"
+)
+
+// shape is the kind of Lambda payload Invoke received.
+type shape string
+
+const (
+	shapeUnknown     shape = "unknown"
+	shapeDirect      shape = "direct"
+	shapeHTTP        shape = "http"
+	shapeSQS         shape = "sqs"
+	shapeSNS         shape = "sns"
+	shapeEventBridge shape = "eventbridge"
+)
+
+const unknownShapeMessage = "unrecognised payload: expected a structured CloudEvent (direct invoke), " +
+	"an API Gateway HTTP API or Function URL request (payload 2.0), or an SQS, SNS or EventBridge event"
+
+// Invoke is the Lambda handler: it recognises the payload's shape, runs the
+// events it carries and answers as that trigger expects. It returns an
+// error only when the sender should retry, after the outcome was published.
+func (d *Dispatcher) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	s, top := detect(payload)
+	d.log.Debug("invocation", zap.String("trigger", string(s)))
+	switch s {
+	case shapeHTTP:
+		return d.invokeHTTP(ctx, payload)
+	case shapeSQS:
+		return d.invokeSQS(ctx, payload)
+	case shapeSNS:
+		return d.invokeSNS(ctx, payload)
+	case shapeEventBridge:
+		return d.invokeEventBridge(ctx, payload, top)
+	case shapeDirect:
+		return d.answerEvents([]resizer.Outcome{d.handleRaw(ctx, string(s), payload)}, false)
+	default:
+		return d.answerEvents([]resizer.Outcome{d.reject(ctx, string(s), nil, invalid(unknownShapeMessage))}, false)
+	}
+}
+
+// detect decides by structure. The markers cannot collide: CloudEvents
+// attribute names are lower-case letters and digits only, so no event has
+// "Records", "detail-type" or "requestContext", and EventBridge (which also
+// has id and source) is recognised before a direct CloudEvent.
+func detect(payload []byte) (shape, map[string]json.RawMessage) {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(payload, &top) != nil || top == nil {
+		return shapeUnknown, nil
+	}
+	if recs, ok := top["Records"]; ok {
+		var rs []map[string]json.RawMessage
+		if json.Unmarshal(recs, &rs) != nil || len(rs) == 0 {
+			return shapeUnknown, top
+		}
+		switch {
+		case isJSONString(rs[0]["eventSource"], "aws:sqs"):
+			return shapeSQS, top
+		case isJSONString(rs[0]["EventSource"], "aws:sns"):
+			return shapeSNS, top
+		}
+		return shapeUnknown, top
+	}
+	if has(top, "detail-type", "detail", "source") {
+		return shapeEventBridge, top
+	}
+	if isJSONString(top["version"], "2.0") {
+		var rc map[string]json.RawMessage
+		if json.Unmarshal(top["requestContext"], &rc) == nil && has(rc, "http") {
+			return shapeHTTP, top
+		}
+	}
+	for _, k := range []string{"specversion", "type", "id", "source"} {
+		if _, ok := top[k]; ok {
+			return shapeDirect, top
+		}
+	}
+	return shapeUnknown, top
+}
+
+func has(m map[string]json.RawMessage, keys ...string) bool {
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func isJSONString(raw json.RawMessage, want string) bool {
+	s, ok := jsonString(raw)
+	return ok && s == want
+}
+
+// answerEvents is the answer of direct invoke, EventBridge and SNS: the
+// outcome event (an array when array), plus a Lambda error when retryable.
+func (d *Dispatcher) answerEvents(outs []resizer.Outcome, array bool) ([]byte, error) {
+	b, err := eventsJSON(outs, array)
+	if err != nil {
+		d.log.Error("cannot encode outcome", zap.Error(err))
+		return nil, err
+	}
+	return b, retryError(outs)
+}
+
+// rejectEnvelope answers a payload that has a trigger's markers but not its
+// structure, reading what identifies the request from the top level.
+func (d *Dispatcher) rejectEnvelope(ctx context.Context, s shape, top map[string]json.RawMessage, err error) resizer.Outcome {
+	return d.reject(ctx, string(s), partialFrom(top), invalid("malformed %s event: %v", s, err))
+}
