@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/jdcloud-vm-resizer/resizer"
+	"github.com/jdcloud-vm-resizer/resizer/internal/dynalite"
 	"github.com/jdcloud-vm-resizer/resizer/store"
 	"github.com/jdcloud-vm-resizer/resizer/store/storetest"
 )
@@ -268,7 +269,7 @@ func TestDynamoDBClaimWhenTheRecordLapsesBeforeItIsRead(t *testing.T) {
 
 	t.Run("record never holds still", func(t *testing.T) {
 		_, table := newTable(t)
-		api := &scripted{DynamoAPI: newClient(dynaliteEndpoint(t)), put: func(context.Context, *dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) {
+		api := &scripted{DynamoAPI: server(t).Client(), put: func(context.Context, *dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) {
 			return nil, &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 		}}
 		_, err := store.NewDynamoDB(api, table).Claim(t.Context(), "k", "h", now.Add(time.Hour), now.Add(time.Hour))
@@ -280,10 +281,11 @@ func TestDynamoDBClaimWhenTheRecordLapsesBeforeItIsRead(t *testing.T) {
 
 func TestDynamoDBErrors(t *testing.T) {
 	_, table := newTable(t)
-	endpoint := dynaliteEndpoint(t)
-	closed := "http://127.0.0.1:1" // nothing listens on port 1 of loopback
+	srv := server(t)
+	// Nothing listens on port 1 of loopback.
+	closed := func(o *dynamodb.Options) { o.BaseEndpoint = aws.String("http://127.0.0.1:1") }
 	oneTry := func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }
-	throttled := &scripted{DynamoAPI: newClient(endpoint), put: func(context.Context, *dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) {
+	throttled := &scripted{DynamoAPI: srv.Client(), put: func(context.Context, *dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) {
 		return nil, &types.ProvisionedThroughputExceededException{Message: aws.String("Rate of requests exceeds the allowed throughput")}
 	}}
 	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
@@ -297,10 +299,10 @@ func TestDynamoDBErrors(t *testing.T) {
 		wantCode resizer.Code
 		wantText string
 	}{
-		{"missing table", newClient(endpoint, oneTry), "no-such-table", t.Context(), resizer.CodeUnavailable, "ResourceNotFoundException"},
-		{"nothing listening", newClient(closed, oneTry), table, t.Context(), resizer.CodeUnavailable, "connect"},
+		{"missing table", srv.Client(oneTry), "no-such-table", t.Context(), resizer.CodeUnavailable, "ResourceNotFoundException"},
+		{"nothing listening", srv.Client(closed, oneTry), table, t.Context(), resizer.CodeUnavailable, "connect"},
 		{"throttled", throttled, table, t.Context(), resizer.CodeUnavailable, "ProvisionedThroughputExceededException"},
-		{"deadline passed", newClient(endpoint), table, expired, resizer.CodeTimeout, "deadline"},
+		{"deadline passed", srv.Client(), table, expired, resizer.CodeTimeout, "deadline"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -317,7 +319,7 @@ func TestDynamoDBErrors(t *testing.T) {
 					t.Errorf("error %q does not mention %q", e.Error(), want)
 				}
 			}
-			if strings.Contains(e.Error(), fakeSecret) {
+			if strings.Contains(e.Error(), dynalite.SecretAccessKey) {
 				t.Errorf("error carries the secret key: %q", e.Error())
 			}
 		})

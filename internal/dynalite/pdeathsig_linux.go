@@ -1,4 +1,4 @@
-package store_test
+package dynalite
 
 import (
 	"os/exec"
@@ -6,7 +6,7 @@ import (
 )
 
 // setParentDeathSignal kills dynalite if the test binary dies without
-// reaching TestMain's cleanup (a -timeout panic, a crash), so no server
+// closing it (a -timeout panic, a crash, a SIGKILL), so no Node.js process
 // outlives its tests holding a port.
 func setParentDeathSignal(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
