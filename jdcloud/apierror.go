@@ -1,0 +1,230 @@
+package jdcloud
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/jdcloud-vm-resizer/resizer"
+)
+
+// APIError is one JD Cloud answer that was not a success: JD's own error
+// (Status and Message from the answer's error member) or an answer that does
+// not follow JD's format at all (see ErrMalformedAnswer).
+type APIError struct {
+	Op         string // JD operation, e.g. resizeInstance
+	HTTPStatus int
+	Status     string // JD status, e.g. NOT_FOUND; empty for a malformed answer
+	Message    string
+	RequestID  string
+
+	cause error // ErrMalformedAnswer (wrapped) when the answer was not JD's JSON
+}
+
+// ErrMalformedAnswer marks an APIError whose answer was not JD's JSON
+// envelope (a proxy's HTML page, a truncated body, a wrong shape). Test it
+// with errors.Is.
+var ErrMalformedAnswer = errors.New("malformed answer")
+
+// Error reads like `jdcloud resizeInstance: 400 INVALID_ARGUMENT: msg (requestId …)`.
+func (e *APIError) Error() string {
+	var b bytes.Buffer
+	b.WriteString("jdcloud ")
+	b.WriteString(e.Op)
+	b.WriteString(": ")
+	b.WriteString(strconv.Itoa(e.HTTPStatus))
+	if e.Status != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.Status)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Message)
+	if e.RequestID != "" {
+		b.WriteString(" (requestId ")
+		b.WriteString(e.RequestID)
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Unwrap exposes ErrMalformedAnswer for answers that were not JD's JSON.
+func (e *APIError) Unwrap() error { return e.cause }
+
+// Malformed reports whether the answer did not follow JD's format.
+func (e *APIError) Malformed() bool { return errors.Is(e.cause, ErrMalformedAnswer) }
+
+// DecodeResponse parses a JD answer body for the given HTTP status into
+// result (a pointer; nil when the caller needs nothing from result) or an
+// *APIError. A 2xx answer must be a JSON object without an error member and,
+// when result is wanted, with a result member that fits it; anything else is
+// an APIError, malformed when it does not follow JD's envelope.
+func DecodeResponse(op string, status int, body []byte, result any) (requestID string, err error) {
+	// JSON's null, a string or a number would decode into an empty envelope
+	// without complaint; only an object is JD's answer.
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return "", malformed(op, status, "", body, errors.New("not a JSON object"))
+	}
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return "", malformed(op, status, "", body, err)
+	}
+	// An empty error member ({} or all zero) says nothing failed.
+	if env.Error != nil && *env.Error != (wireError{}) {
+		msg := clip(env.Error.Message, maxMessageLen)
+		if msg == "" {
+			msg = "(no message)"
+		}
+		return env.RequestID, &APIError{Op: op, HTTPStatus: status, Status: env.Error.Status, Message: msg, RequestID: env.RequestID}
+	}
+	if status < 200 || status > 299 {
+		return env.RequestID, malformed(op, status, env.RequestID, body, errors.New("error status without an error member"))
+	}
+	if result == nil {
+		return env.RequestID, nil
+	}
+	if len(env.Result) == 0 || bytes.Equal(env.Result, []byte("null")) {
+		return env.RequestID, malformed(op, status, env.RequestID, body, errors.New("no result member"))
+	}
+	if err := json.Unmarshal(env.Result, result); err != nil {
+		return env.RequestID, malformed(op, status, env.RequestID, body, err)
+	}
+	return env.RequestID, nil
+}
+
+// maxMessageLen bounds JD's message as carried into errors and outcome
+// events; JD's messages are a sentence, anything longer is noise.
+const maxMessageLen = 1024
+
+// snippetLen bounds how much of an unexpected body an error quotes: enough
+// to recognise a proxy's error page, not enough to flood a log line.
+const snippetLen = 64
+
+func malformed(op string, status int, requestID string, body []byte, why error) *APIError {
+	return &APIError{
+		Op:         op,
+		HTTPStatus: status,
+		Message:    fmt.Sprintf("answer does not follow JD Cloud's format (%v); %d bytes: %s", why, len(body), snippet(body)),
+		RequestID:  requestID,
+		cause:      fmt.Errorf("%w: %w", ErrMalformedAnswer, why),
+	}
+}
+
+// snippet quotes the start of body.
+func snippet(body []byte) string {
+	return strconv.Quote(clip(string(body[:min(len(body), snippetLen+utf8.UTFMax)]), snippetLen))
+}
+
+// clip cuts s to at most n bytes on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// failure maps the last outcome of a call to the contract's codes
+// (CONTRACT §3); spent says the retry budget was used up. Every error keeps the *APIError or network error in Err.
+//
+// A malformed answer is judged by its status: 429 and 5xx are what a proxy
+// or load balancer in front of JD says during an outage (retried, then
+// unavailable); a malformed 2xx or other 4xx is api_error, since retrying
+// cannot fix a server that answers outside JD's format and, for a 2xx, the
+// state-changing call may already have been done. 401 and 403 stay
+// auth_failed whatever the body: the status alone says the keys were
+// refused. A 404 that is not JD's JSON is api_error, not not_found: it
+// points at a wrong endpoint more than at a missing instance.
+func failure(ctx context.Context, k *call, o *outcome, attempts int, spent, refreshed bool, refreshErr error) *resizer.Error {
+	// The deadline or a cancel ended the call while it could still have
+	// succeeded: either it cut an attempt, or it left no room for the next.
+	if o.cut || (o.retryable() && (ctx.Err() != nil || !spent)) {
+		return &resizer.Error{
+			Code:    resizer.CodeTimeout,
+			Message: fmt.Sprintf("jdcloud %s: the deadline ended the call after %s; last: %s", k.op, plural(attempts, "attempt"), o.describe()),
+			Status:  o.status,
+			Err:     o.err(),
+		}
+	}
+	if o.netErr != nil {
+		return &resizer.Error{
+			Code:    resizer.CodeUnavailable,
+			Message: fmt.Sprintf("jdcloud %s: JD Cloud unreachable after %s: %v", k.op, plural(attempts, "attempt"), o.netErr),
+			Err:     o.netErr,
+		}
+	}
+	ae := o.apiErr
+	e := &resizer.Error{Status: o.status, Err: ae}
+	switch {
+	case o.status == http.StatusUnauthorized || o.status == http.StatusForbidden:
+		e.Code = resizer.CodeAuthFailed
+		e.Message = "JD Cloud refused the credentials: " + ae.Error()
+		if refreshed {
+			if refreshErr != nil {
+				e.Message += fmt.Sprintf("; re-reading them failed: %v", refreshErr)
+			} else {
+				e.Message += "; re-reading them found no new keys"
+			}
+		}
+	case o.retryable():
+		e.Code = resizer.CodeUnavailable
+		e.Message = fmt.Sprintf("jdcloud %s: JD Cloud unavailable after %s; last answer: %s", k.op, plural(attempts, "attempt"), ae.Error())
+	case o.status == http.StatusNotFound && !ae.Malformed():
+		e.Code = resizer.CodeNotFound
+		e.Message = fmt.Sprintf("%s not found: %s", k.notFound, ae.Error())
+	default:
+		e.Code = resizer.CodeAPIError
+		e.Message = ae.Error()
+	}
+	return e
+}
+
+// describe says what the outcome was, for a message.
+func (o *outcome) describe() string {
+	if o.netErr != nil {
+		return o.netErr.Error()
+	}
+	return o.apiErr.Error()
+}
+
+func (o *outcome) err() error {
+	if o.netErr != nil {
+		return o.netErr
+	}
+	return o.apiErr
+}
+
+// answerError reports a 2xx answer that lacks what the operation needs.
+func answerError(k *call, status int, requestID string, why error) *resizer.Error {
+	ae := malformed(k.op, status, requestID, nil, why)
+	return &resizer.Error{Code: resizer.CodeAPIError, Message: ae.Error(), Status: status, Err: ae}
+}
+
+// credentialsError maps a CredentialSource failure: a source that already
+// speaks the contract is trusted; otherwise a secret store that could not be
+// read is worth retrying later (unavailable), unless ctx ended (timeout).
+func credentialsError(ctx context.Context, k *call, err error) *resizer.Error {
+	var re *resizer.Error
+	if errors.As(err, &re) {
+		return re
+	}
+	code := resizer.CodeUnavailable
+	if ctx.Err() != nil {
+		code = resizer.CodeTimeout
+	}
+	return &resizer.Error{Code: code, Message: fmt.Sprintf("jdcloud %s: reading credentials: %v", k.op, err), Err: err}
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}

@@ -1,0 +1,523 @@
+// Package jdcloud is the only package that knows JD Cloud's VM OpenAPI: its
+// paths, JSON and JDCLOUD2-HMAC-SHA256 signature (JDCLOUD-API.md). Client
+// implements resizer.Compute over it.
+package jdcloud
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/time/rate"
+
+	"github.com/jdcloud-vm-resizer/resizer"
+	"github.com/jdcloud-vm-resizer/resizer/internal/backoff"
+)
+
+// DefaultEndpoint is JD Cloud's public VM OpenAPI.
+const DefaultEndpoint = "https://vm.jdcloud-api.com"
+
+// DefaultUserAgent names the resizer to JD Cloud when Options.UserAgent is empty.
+const DefaultUserAgent = "jdcloud-vm-resizer"
+
+const (
+	// signService is the service name in the credential scope.
+	signService = "vm"
+	// apiVersion prefixes every path: the live API is /v1 whatever doc
+	// version the product pages print.
+	apiVersion = "/v1"
+	// maxAnswerBytes bounds what one answer may make the process hold; JD's
+	// answers for these calls are a few KiB.
+	maxAnswerBytes = 1 << 20
+	// headerRequestID is where JD also repeats the request id.
+	headerRequestID = "X-Jdcloud-Request-Id"
+)
+
+// Options configure a Client. Only Credentials is required.
+type Options struct {
+	Endpoint    string           // default DefaultEndpoint; http or https, host[:port], no path
+	Credentials CredentialSource // required
+	// HTTPClient defaults to one client shared by every Client, with a
+	// keep-alive transport and no timeout of its own: ctx governs each call.
+	HTTPClient *http.Client
+	// Limiter is waited on before every HTTP attempt, retries included;
+	// share one across Clients to bound the whole process. nil = unlimited.
+	Limiter *rate.Limiter
+	Retry   backoff.Policy   // zero value = backoff.Default
+	Now     func() time.Time // default time.Now; dates the signature
+	// UserAgent defaults to DefaultUserAgent; it is not signed.
+	UserAgent string
+}
+
+// Client calls JD Cloud's VM OpenAPI. It is safe for concurrent use: its
+// fields are fixed by New and every call builds its own request.
+type Client struct {
+	base      url.URL // scheme and host only
+	creds     CredentialSource
+	http      *http.Client
+	limiter   *rate.Limiter
+	retry     backoff.Policy
+	now       func() time.Time
+	userAgent string
+}
+
+var _ resizer.Compute = (*Client)(nil)
+
+// New checks o and returns a Client. A bad endpoint is refused here, once,
+// rather than on every call.
+func New(o Options) (*Client, error) {
+	base, err := parseEndpoint(o.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	if o.Credentials == nil {
+		return nil, errors.New("jdcloud: Options.Credentials is required")
+	}
+	// A finite limiter with no burst can never grant a token: every call
+	// would fail, so say so now.
+	if l := o.Limiter; l != nil && l.Limit() != rate.Inf && l.Burst() < 1 {
+		return nil, errors.New("jdcloud: Options.Limiter has a burst below 1 and would refuse every call")
+	}
+	c := &Client{
+		base:      *base,
+		creds:     o.Credentials,
+		http:      o.HTTPClient,
+		limiter:   o.Limiter,
+		retry:     o.Retry,
+		now:       o.Now,
+		userAgent: o.UserAgent,
+	}
+	if c.http == nil {
+		c.http = sharedHTTPClient()
+	}
+	if c.retry == (backoff.Policy{}) {
+		c.retry = backoff.Default
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.userAgent == "" {
+		c.userAgent = DefaultUserAgent
+	}
+	return c, nil
+}
+
+// parseEndpoint accepts scheme://host[:port] with an optional trailing "/".
+func parseEndpoint(s string) (*url.URL, error) {
+	if s == "" {
+		s = DefaultEndpoint
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		// url.Error quotes the whole input, which may hold a password.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		shown := s
+		if strings.Contains(s, "@") {
+			shown = "(not shown: it has user information)"
+		}
+		return nil, fmt.Errorf("jdcloud: endpoint %q is not a URL: %w", shown, err)
+	}
+	bad := func(why string) error {
+		return fmt.Errorf("jdcloud: endpoint %q: %s; want http(s)://host[:port]", u.Redacted(), why)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, bad("scheme must be http or https")
+	case u.Opaque != "" || u.Host == "":
+		return nil, bad("no host")
+	case u.User != nil:
+		return nil, bad("user information is not allowed")
+	case u.Path != "" && u.Path != "/":
+		return nil, bad("a path is not allowed (the client adds " + apiVersion + ")")
+	case u.RawQuery != "" || u.ForceQuery:
+		return nil, bad("a query is not allowed")
+	case u.Fragment != "":
+		return nil, bad("a fragment is not allowed")
+	case u.Hostname() == "":
+		return nil, bad("no host name")
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
+// sharedHTTPClient is the default client: one pool of keep-alive
+// connections for the process, so that warm Lambda invocations reuse TLS
+// sessions. Redirects are not followed: JD's API does not redirect, and a
+// signed request re-sent elsewhere would only fail verification.
+var sharedHTTPClient = sync.OnceValue(func() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 64
+	t.MaxIdleConnsPerHost = 16
+	return &http.Client{
+		Transport: t,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+})
+
+// DescribeInstance returns what describeInstance tells about instanceID.
+func (c *Client) DescribeInstance(ctx context.Context, regionID, instanceID string) (*resizer.Instance, error) {
+	const op = "describeInstance"
+	if err := validate(op, regionField(regionID), instanceField(instanceID)); err != nil {
+		return nil, err
+	}
+	k := c.newCall(op, http.MethodGet, regionID, nil, "", "regions", regionID, "instances", instanceID)
+	k.notFound = "instance " + instanceID + " in region " + regionID
+	var res describeInstanceResult
+	rid, err := c.do(ctx, k, &res)
+	if err != nil {
+		return nil, err
+	}
+	if res.Instance == nil {
+		return nil, answerError(k, http.StatusOK, rid, errors.New("no result.instance"))
+	}
+	return res.Instance.toInstance(), nil
+}
+
+// DescribeInstanceTypes returns those of types that exist in the region.
+// With no types it asks nothing: JD would answer with every type.
+func (c *Client) DescribeInstanceTypes(ctx context.Context, regionID string, types []string) ([]resizer.InstanceType, error) {
+	const op = "describeInstanceTypes"
+	fields := []field{regionField(regionID)}
+	for _, t := range types {
+		fields = append(fields, typeField(t))
+	}
+	if err := validate(op, fields...); err != nil {
+		return nil, err
+	}
+	if len(types) == 0 {
+		return nil, nil
+	}
+	// JD reads the filter as written: name first, then values in order.
+	var q strings.Builder
+	q.WriteString("filters.1.name=instanceTypes")
+	for i, t := range types {
+		fmt.Fprintf(&q, "&filters.1.values.%d=%s", i+1, url.QueryEscape(t))
+	}
+	k := c.newCall(op, http.MethodGet, regionID, nil, q.String(), "regions", regionID, "instanceTypes")
+	k.notFound = "region " + regionID
+	var res describeInstanceTypesResult
+	if _, err := c.do(ctx, k, &res); err != nil {
+		return nil, err
+	}
+	// Keep only what was asked for, so that a server ignoring the filter
+	// cannot hand the rules a type nobody requested.
+	wanted := make(map[string]bool, len(types))
+	for _, t := range types {
+		wanted[t] = true
+	}
+	out := make([]resizer.InstanceType, 0, len(types))
+	for i := range res.InstanceTypes {
+		if wanted[res.InstanceTypes[i].InstanceType] {
+			out = append(out, res.InstanceTypes[i].toInstanceType())
+		}
+	}
+	return out, nil
+}
+
+// DescribeImageConstraints returns which instance types imageID allows.
+func (c *Client) DescribeImageConstraints(ctx context.Context, regionID, imageID string) (*resizer.ImageConstraints, error) {
+	const op = "describeImageConstraints"
+	if err := validate(op, regionField(regionID), imageField(imageID)); err != nil {
+		return nil, err
+	}
+	k := c.newCall(op, http.MethodGet, regionID, nil, "", "regions", regionID, "images", imageID, "constraints")
+	k.notFound = "image " + imageID + " in region " + regionID
+	var res describeImageConstraintsResult
+	if _, err := c.do(ctx, k, &res); err != nil {
+		return nil, err
+	}
+	return res.toImageConstraints(imageID), nil
+}
+
+// ResizeInstance asks JD to change instanceID's type; force (wiping local
+// data disks) is sent only when true.
+func (c *Client) ResizeInstance(ctx context.Context, regionID, instanceID, instanceType string, force bool) (string, error) {
+	const op = "resizeInstance"
+	if err := validate(op, regionField(regionID), instanceField(instanceID), typeField(instanceType)); err != nil {
+		return "", err
+	}
+	body, err := json.Marshal(resizeBody{InstanceType: instanceType, Force: force})
+	if err != nil {
+		return "", resizer.Errorf(resizer.CodeInvalidRequest, "", "jdcloud %s: encoding the body: %v", op, err)
+	}
+	return c.instanceAction(ctx, op, regionID, instanceID, body)
+}
+
+// StopInstance stops instanceID.
+func (c *Client) StopInstance(ctx context.Context, regionID, instanceID string) (string, error) {
+	const op = "stopInstance"
+	if err := validate(op, regionField(regionID), instanceField(instanceID)); err != nil {
+		return "", err
+	}
+	return c.instanceAction(ctx, op, regionID, instanceID, []byte("{}"))
+}
+
+// StartInstance starts instanceID.
+func (c *Client) StartInstance(ctx context.Context, regionID, instanceID string) (string, error) {
+	const op = "startInstance"
+	if err := validate(op, regionField(regionID), instanceField(instanceID)); err != nil {
+		return "", err
+	}
+	return c.instanceAction(ctx, op, regionID, instanceID, []byte("{}"))
+}
+
+// instanceAction POSTs /regions/{r}/instances/{i}:{op}, whose result is {}.
+func (c *Client) instanceAction(ctx context.Context, op, regionID, instanceID string, body []byte) (string, error) {
+	k := c.newCall(op, http.MethodPost, regionID, body, "", "regions", regionID, "instances", instanceID+":"+op)
+	k.notFound = "instance " + instanceID + " in region " + regionID
+	return c.do(ctx, k, nil)
+}
+
+// call is one JD operation, ready to be sent as many times as retries need.
+type call struct {
+	op       string
+	method   string
+	url      string
+	region   string // signing region: the path's regionId
+	body     []byte // nil for GET
+	notFound string // what a 404 says is missing
+}
+
+// newCall builds the URL from path segments, each escaped even though
+// validate already allows only [a-z0-9.:-]: defence in depth.
+func (c *Client) newCall(op, method, region string, body []byte, query string, segments ...string) *call {
+	var raw strings.Builder
+	raw.WriteString(apiVersion)
+	for _, s := range segments {
+		raw.WriteByte('/')
+		raw.WriteString(escapeSegment(s))
+	}
+	u := c.base
+	u.RawPath = raw.String()
+	u.Path, _ = url.PathUnescape(u.RawPath) // cannot fail: every % came from PathEscape
+	u.RawQuery = query
+	return &call{op: op, method: method, url: u.String(), region: region, body: body}
+}
+
+// escapeSegment escapes a segment but keeps the ':' of "{id}:{action}",
+// which JD's paths carry literally.
+func escapeSegment(s string) string {
+	id, action, ok := strings.Cut(s, ":")
+	if !ok {
+		return url.PathEscape(s)
+	}
+	return url.PathEscape(id) + ":" + url.PathEscape(action)
+}
+
+// outcome is what one HTTP attempt came to.
+type outcome struct {
+	status     int       // HTTP status; 0 when there was no answer
+	requestID  string    // JD's request id, when the answer had one
+	apiErr     *APIError // a non-success answer
+	netErr     error     // no (complete) answer: transport, limiter, ctx
+	cut        bool      // netErr came from ctx ending (or the limiter seeing it would)
+	retryAfter time.Duration
+}
+
+// retryable reports whether a later attempt may fare better: 429, 5xx and
+// network failures, but nothing the ctx cut.
+func (o *outcome) retryable() bool {
+	if o.netErr != nil {
+		return !o.cut
+	}
+	return o.apiErr != nil && (o.status == http.StatusTooManyRequests || o.status >= 500)
+}
+
+// do runs k with retries and maps the result to the contract's codes. On
+// the first 401 it re-reads the credentials and, if they changed, re-signs
+// and tries once more at once.
+func (c *Client) do(ctx context.Context, k *call, result any) (string, error) {
+	creds, err := c.creds.Credentials(ctx)
+	if err != nil {
+		return "", credentialsError(ctx, k, err)
+	}
+	var (
+		last       outcome
+		rounds     int // backoff rounds, to tell a spent budget from a cut one
+		attempts   int // HTTP attempts, the 401 re-try included
+		refreshed  bool
+		refreshErr error
+	)
+	// Retry-After is honoured but bounded, so that a misbehaving server
+	// cannot park an invocation for an hour.
+	maxWait := 2 * c.retry.Max
+	_ = backoff.Retry(ctx, c.retry, func(ctx context.Context) (bool, time.Duration, error) {
+		rounds++
+		attempts++
+		last = c.attempt(ctx, k, creds, result)
+		if last.status == http.StatusUnauthorized && !refreshed {
+			refreshed = true
+			fresh, changed, err := c.creds.Refresh(ctx)
+			refreshErr = err
+			// Comparing too covers a source that another call already
+			// refreshed: its keys are new to this call.
+			if err == nil && (changed || fresh != creds) {
+				creds = fresh
+				attempts++
+				last = c.attempt(ctx, k, creds, result)
+			}
+		}
+		if last.apiErr == nil && last.netErr == nil {
+			return false, 0, nil
+		}
+		return last.retryable(), min(last.retryAfter, maxWait), errAttempt
+	})
+	if last.apiErr == nil && last.netErr == nil {
+		return last.requestID, nil
+	}
+	spent := rounds >= max(c.retry.Attempts, 1)
+	return "", failure(ctx, k, &last, attempts, spent, refreshed, refreshErr)
+}
+
+// errAttempt tells backoff.Retry that an attempt failed; the outcome itself
+// travels in do's variables.
+var errAttempt = errors.New("attempt failed")
+
+// attempt sends k once: wait for the limiter, stamp, sign, send, read at
+// most maxAnswerBytes, decode.
+func (c *Client) attempt(ctx context.Context, k *call, creds Credentials, result any) outcome {
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			// The limiter fails only when ctx has ended or would end first.
+			return outcome{netErr: fmt.Errorf("waiting for the rate limiter: %w", err), cut: true}
+		}
+	}
+	req, err := c.newRequest(ctx, k, creds)
+	if err != nil {
+		return outcome{netErr: err}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return outcome{netErr: err, cut: ctx.Err() != nil}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	if err != nil {
+		return outcome{netErr: fmt.Errorf("reading the answer: %w", err), cut: ctx.Err() != nil}
+	}
+	o := outcome{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now())}
+	if len(body) > maxAnswerBytes {
+		o.apiErr = malformed(k.op, resp.StatusCode, resp.Header.Get(headerRequestID), body, fmt.Errorf("more than %d bytes", maxAnswerBytes))
+		return o
+	}
+	rid, err := DecodeResponse(k.op, resp.StatusCode, body, result)
+	if rid == "" {
+		rid = resp.Header.Get(headerRequestID)
+	}
+	o.requestID = rid
+	if err != nil {
+		var ae *APIError
+		if !errors.As(err, &ae) {
+			ae = &APIError{Op: k.op, HTTPStatus: resp.StatusCode, Message: err.Error()}
+		}
+		if ae.RequestID == "" {
+			ae.RequestID = rid
+		}
+		o.apiErr = ae
+	}
+	return o
+}
+
+// newRequest builds one signed request: a fresh date and nonce each time, so
+// that a retry is never a replay.
+func (c *Client) newRequest(ctx context.Context, k *call, creds Credentials) (*http.Request, error) {
+	var body io.Reader
+	if k.body != nil {
+		body = bytes.NewReader(k.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, k.method, k.url, body)
+	if err != nil {
+		return nil, fmt.Errorf("building the request: %w", err)
+	}
+	nonce, err := uuid.NewRandom()
+	if err != nil {
+		return nil, fmt.Errorf("making a nonce: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	Stamp(req.Header, c.now(), nonce.String())
+	Sign(req, k.body, creds, k.region, signService)
+	return req, nil
+}
+
+// parseRetryAfter reads Retry-After as seconds or as an HTTP date; zero when
+// absent or unreadable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		// Bound before multiplying: a huge value must not overflow.
+		return time.Duration(min(max(secs, 0), 86400)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// field is one input that becomes a path segment or a query value.
+type field struct {
+	name, value string
+	re          *regexp.Regexp
+	maxLen      int
+	want        string // the rule, for people
+}
+
+// The contract's rules (CONTRACT §3; imageId from JD's id format). Only
+// [a-z0-9.-] can pass, so no value can climb out of its path segment.
+var (
+	regionRE   = regexp.MustCompile(`^[a-z]{2}-[a-z]+-[0-9]+$`)
+	instanceRE = regexp.MustCompile(`^i-[0-9a-z]{6,32}$`)
+	typeRE     = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9-]+){1,3}$`)
+	imageRE    = regexp.MustCompile(`^img-[0-9a-z]{4,32}$`)
+)
+
+func regionField(v string) field {
+	return field{"regionId", v, regionRE, 64, "like cn-north-1"}
+}
+
+func instanceField(v string) field {
+	return field{"instanceId", v, instanceRE, 34, "i- then 6 to 32 of [0-9a-z]"}
+}
+
+func typeField(v string) field {
+	return field{"instanceType", v, typeRE, 64, "like g.n2.large, at most 64 characters"}
+}
+
+func imageField(v string) field {
+	return field{"imageId", v, imageRE, 36, "img- then 4 to 32 of [0-9a-z]"}
+}
+
+// validate re-checks every input before anything is sent: the handler
+// validates too, but this package builds URLs from them and must not trust
+// its callers for that.
+func validate(op string, fields ...field) error {
+	for _, f := range fields {
+		if len(f.value) <= f.maxLen && f.re.MatchString(f.value) {
+			continue
+		}
+		v := f.value
+		if len(v) > 80 {
+			v = v[:80] + "…"
+		}
+		return resizer.Errorf(resizer.CodeInvalidRequest, "", "jdcloud %s: %s %q is not valid: want %s", op, f.name, v, f.want)
+	}
+	return nil
+}
