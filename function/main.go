@@ -1,0 +1,47 @@
+// Command bootstrap is the JD Cloud VM resizer: under AWS Lambda a handler
+// for every trigger of CONTRACT §4, anywhere else a CloudEvents HTTP
+// receiver on :$PORT. This file only wires adapters together.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"go.uber.org/zap"
+
+	"github.com/jdcloud-vm-resizer/resizer/trigger"
+)
+
+func main() {
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "jdcloud-vm-resizer: "+err.Error())
+		os.Exit(2)
+	}
+	log := newLogger(cfg.LogLevel)
+	defer func() { _ = log.Sync() }()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	app, err := build(ctx, cfg, log)
+	if err != nil {
+		log.Error("cannot start", zap.Error(err))
+		_ = log.Sync()
+		os.Exit(2)
+	}
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		lambda.StartWithOptions(lambdaHandler{app.dispatcher, log}, lambda.WithContext(ctx))
+		return
+	}
+	addr := ":" + strconv.Itoa(cfg.Port)
+	if err := trigger.Serve(ctx, addr, app.dispatcher, log); err != nil {
+		log.Error("HTTP server stopped", zap.Error(err))
+		_ = log.Sync()
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/time/rate"
+
+	resizer "github.com/jdcloud-vm-resizer/resizer"
+	"github.com/jdcloud-vm-resizer/resizer/jdcloud"
+	"github.com/jdcloud-vm-resizer/resizer/sink"
+	"github.com/jdcloud-vm-resizer/resizer/store"
+	"github.com/jdcloud-vm-resizer/resizer/trigger"
+)
+
+// app is the wired function.
+type app struct {
+	handler    *resizer.Handler
+	dispatcher *trigger.Dispatcher
+}
+
+// build wires the adapters the configuration asks for. AWS configuration is
+// loaded only when a DynamoDB table, an event bus or a secret is configured,
+// so the common path pays nothing for it at cold start.
+func build(ctx context.Context, cfg config, log *zap.Logger) (*app, error) {
+	httpClient := &http.Client{Transport: sharedTransport()}
+	awsCfg := lazyAWS(ctx)
+
+	var creds jdcloud.CredentialSource = jdcloud.StaticCredentials{AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey}
+	if cfg.CredentialsSecret != "" {
+		ac, err := awsCfg()
+		if err != nil {
+			return nil, err
+		}
+		sm, err := newSecretCredentials(ctx, secretsClient(ac), cfg.CredentialsSecret)
+		if err != nil {
+			return nil, err
+		}
+		creds = sm
+	}
+	compute, err := jdcloud.New(jdcloud.Options{
+		Endpoint:    cfg.Endpoint,
+		Credentials: creds,
+		HTTPClient:  httpClient,
+		Limiter:     rate.NewLimiter(rate.Limit(cfg.RateLimit), max(1, int(cfg.RateLimit))),
+		UserAgent:   "jdcloud-vm-resizer",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("JDCLOUD_ENDPOINT: %w", err)
+	}
+
+	var sinks []resizer.Publisher
+	if cfg.SinkURL != "" {
+		s, err := sink.NewHTTP(cfg.SinkURL, sink.HTTPOptions{Client: httpClient})
+		if err != nil {
+			return nil, fmt.Errorf("RESULT_SINK_URL: %w", err)
+		}
+		sinks = append(sinks, s)
+	}
+	if cfg.EventBus != "" {
+		ac, err := awsCfg()
+		if err != nil {
+			return nil, err
+		}
+		eb := eventbridge.NewFromConfig(ac, func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 })
+		sinks = append(sinks, sink.NewEventBridge(eb, cfg.EventBus, cfg.Source, sinkRetry))
+	}
+
+	var st resizer.Store
+	if cfg.Table != "" {
+		ac, err := awsCfg()
+		if err != nil {
+			return nil, err
+		}
+		st = store.NewDynamoDB(dynamodb.NewFromConfig(ac), cfg.Table)
+	} else {
+		st = store.NewMemory(10000)
+	}
+
+	h := &resizer.Handler{
+		Compute:        compute,
+		Publisher:      sink.Fanout(sinks...),
+		Store:          st,
+		Policy:         cfg.Policy,
+		Log:            log,
+		Source:         cfg.Source,
+		Cooldown:       cfg.Cooldown,
+		IdempotencyTTL: cfg.TTL,
+	}
+	d := trigger.New(h, trigger.Options{
+		Concurrency:          cfg.BatchConcurrency,
+		WebhookSecret:        cfg.WebhookSecret,
+		WebhookToken:         cfg.WebhookToken,
+		AllowUnauthenticated: cfg.AllowUnauthenticated,
+		Log:                  log,
+	})
+	log.Info("jdcloud-vm-resizer ready",
+		zap.String("policy", cfg.Policy.String()),
+		zap.String("jdcloudEndpoint", cfg.Endpoint),
+		zap.Bool("httpSink", cfg.SinkURL != ""),
+		zap.Bool("eventBusSink", cfg.EventBus != ""),
+		zap.Bool("dynamodbStore", cfg.Table != ""),
+		zap.Bool("credentialsFromSecretsManager", cfg.CredentialsSecret != ""),
+		zap.Duration("cooldown", cfg.Cooldown),
+		zap.Duration("idempotencyTTL", cfg.TTL),
+		zap.Int("batchConcurrency", cfg.BatchConcurrency),
+		zap.Float64("jdcloudRateLimit", cfg.RateLimit),
+		zap.Bool("webhookSecret", cfg.WebhookSecret != ""),
+		zap.Bool("webhookToken", cfg.WebhookToken != ""),
+		zap.Bool("allowUnauthenticated", cfg.AllowUnauthenticated))
+	return &app{handler: h, dispatcher: d}, nil
+}
+
+// lazyAWS loads the AWS SDK configuration on first use, once.
+func lazyAWS(ctx context.Context) func() (aws.Config, error) {
+	return sync.OnceValues(func() (aws.Config, error) {
+		c, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return c, fmt.Errorf("loading AWS configuration: %w", err)
+		}
+		return c, nil
+	})
+}
+
+// sharedTransport is the one keep-alive transport for JD Cloud and the sink.
+func sharedTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// lambdaHandler puts the Lambda request id on every log line of a delivery.
+type lambdaHandler struct {
+	d   *trigger.Dispatcher
+	log *zap.Logger
+}
+
+func (l lambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		ctx = resizer.ContextWithLogger(ctx, l.log.With(zap.String("awsRequestId", lc.AwsRequestID)))
+	}
+	return l.d.Invoke(ctx, payload)
+}
+
+func newLogger(level zapcore.Level) *zap.Logger {
+	enc := zap.NewProductionEncoderConfig()
+	enc.TimeKey = "time"
+	enc.EncodeTime = zapcore.RFC3339NanoTimeEncoder
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(os.Stdout), level)
+	return zap.New(core, zap.AddCaller())
+}

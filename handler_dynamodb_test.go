@@ -1,0 +1,62 @@
+package resizer_test
+
+import (
+	"testing"
+	"time"
+
+	resizer "github.com/jdcloud-vm-resizer/resizer"
+	"github.com/jdcloud-vm-resizer/resizer/internal/dynalite"
+	"github.com/jdcloud-vm-resizer/resizer/store"
+)
+
+func dynamoStore(t *testing.T) resizer.Store {
+	t.Helper()
+	srv, err := dynalite.Shared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Client()
+	return store.NewDynamoDB(c, dynalite.NewTable(t, c))
+}
+
+// TestExactlyOnceWithDynamoDB: 50 deliveries of one event at once, sharing a
+// real DynamoDB-compatible table as separate Lambda copies would, make
+// exactly one resizeInstance call.
+func TestExactlyOnceWithDynamoDB(t *testing.T) {
+	r := newRig(t, withStore(dynamoStore(t)))
+	r.sim.SetLatency("resizeInstance", 100*time.Millisecond)
+	r.handler.InProgressWait = 5 * time.Second
+	e := request(resize("i-stopped01", "g.n2.large"))
+	outs := deliverConcurrently(r.handler, e, 50)
+	if n := r.sim.Calls("resizeInstance"); n != 1 {
+		t.Fatalf("resizeInstance calls = %d, want exactly 1", n)
+	}
+	ids := map[string]bool{}
+	for _, o := range outs {
+		switch {
+		case o.Err == nil:
+			ids[o.Event.ID()] = true
+		case !o.Retryable():
+			t.Fatalf("a concurrent delivery failed permanently: %+v", o.Err)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("deliveries answered %d different succeeded outcomes, want the stored one", len(ids))
+	}
+	// A later redelivery is a pure republish.
+	again := r.handle(t, e)
+	if !ids[again.Event.ID()] || r.stateChanging() != 1 {
+		t.Fatalf("redelivery: outcome %s, state-changing calls %d", again.Event.ID(), r.stateChanging())
+	}
+}
+
+func TestCooldownWithDynamoDB(t *testing.T) {
+	r := newRig(t, withStore(dynamoStore(t)), withCooldown(time.Hour))
+	if out := r.handle(t, request(resize("i-stopped01", "g.n2.large"))); out.Err != nil {
+		t.Fatal(out.Err)
+	}
+	out := r.handle(t, request(resize("i-stopped01", "g.n3.large")))
+	if out.Err == nil || out.Err.Reason != resizer.ReasonCooldownActive {
+		t.Fatalf("want cooldown_active, got %+v", out.Err)
+	}
+}

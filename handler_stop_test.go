@@ -1,0 +1,120 @@
+package resizer_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	resizer "github.com/jdcloud-vm-resizer/resizer"
+)
+
+// ops lists the simulator's operations in the order they were called,
+// dropping repeated describeInstance polls.
+func (r *rig) ops() []string {
+	var out []string
+	for _, q := range r.sim.Requests() {
+		if len(out) > 0 && q.Op == "describeInstance" && out[len(out)-1] == "describeInstance" {
+			continue
+		}
+		out = append(out, q.Op)
+	}
+	return out
+}
+
+func indexOf(ops []string, op string) int {
+	for i, o := range ops {
+		if o == op {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestStopResizeStart(t *testing.T) {
+	r := newRig(t, allowAll(), withTransition(20*time.Millisecond))
+	out := r.handle(t, request(resize("i-running01", "g.n2.large", "stopIfRunning", true)))
+	want{outcome: "succeeded", changed: true, resizeCalls: 1}.check(t, r, out)
+
+	ops := r.ops()
+	stop, rsz, start := indexOf(ops, "stopInstance"), indexOf(ops, "resizeInstance"), indexOf(ops, "startInstance")
+	if !(stop > 0 && stop < rsz && rsz < start) {
+		t.Fatalf("call order %v: want stop, then resize, then start", ops)
+	}
+	if ops[stop+1] != "describeInstance" || ops[rsz+1] != "describeInstance" || ops[len(ops)-1] != "describeInstance" {
+		t.Fatalf("call order %v: want a wait (describeInstance) after stop, resize and start", ops)
+	}
+	inst, _ := r.sim.Instance("cn-north-1", "i-running01")
+	if inst.Status != resizer.StatusRunning || inst.InstanceType != "g.n2.large" {
+		t.Fatalf("instance is %s %s, want running g.n2.large", inst.Status, inst.InstanceType)
+	}
+	if !out.Data.Stopped || !out.Data.Restarted {
+		t.Fatalf("stopped=%t restarted=%t, want both", out.Data.Stopped, out.Data.Restarted)
+	}
+	for _, k := range []string{"stop", "resize", "start", "total"} {
+		if _, ok := out.Data.Timings[k]; !ok {
+			t.Fatalf("timings %v lack %s", out.Data.Timings, k)
+		}
+	}
+}
+
+func TestStopResizeStartRestartsAfterFailedResize(t *testing.T) {
+	r := newRig(t, allowAll(), withTransition(10*time.Millisecond))
+	r.sim.Fail("resizeInstance", 400, 1)
+	out := r.handle(t, request(resize("i-running01", "g.n2.large", "stopIfRunning", true)))
+	want{outcome: "failed", code: resizer.CodeAPIError, resizeCalls: 1}.check(t, r, out)
+
+	ops := r.ops()
+	if indexOf(ops, "startInstance") < indexOf(ops, "resizeInstance") {
+		t.Fatalf("call order %v: want startInstance after the failed resize", ops)
+	}
+	waitStatus(t, r, "i-running01", resizer.StatusRunning)
+	inst, _ := r.sim.Instance("cn-north-1", "i-running01")
+	if inst.InstanceType != "g.n2.medium" {
+		t.Fatalf("type = %s, want the original g.n2.medium", inst.InstanceType)
+	}
+	if !out.Data.Stopped || !out.Data.Restarted {
+		t.Fatalf("stopped=%t restarted=%t, want both", out.Data.Stopped, out.Data.Restarted)
+	}
+}
+
+func TestStopResizeStartTimeoutStillRestarts(t *testing.T) {
+	// Each transition takes 300 ms; the work must end 1 s before a 1.5 s
+	// deadline, so the resize cannot finish in time.
+	r := newRig(t, allowAll(), withTransition(300*time.Millisecond))
+	r.handler.PublishMargin = time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	out := r.handler.Handle(ctx, request(resize("i-running01", "g.n2.large", "stopIfRunning", true)))
+	if out.Err == nil || out.Err.Code != resizer.CodeTimeout || !out.Retryable() {
+		t.Fatalf("want a retryable timeout, got %+v", out.Err)
+	}
+	if indexOf(r.ops(), "startInstance") < 0 || !out.Data.Restarted {
+		t.Fatalf("the instance was not started again: ops %v restarted=%t", r.ops(), out.Data.Restarted)
+	}
+	waitStatus(t, r, "i-running01", resizer.StatusRunning)
+}
+
+func TestAlreadyStoppedInstanceStaysStopped(t *testing.T) {
+	r := newRig(t, allowAll(), withTransition(10*time.Millisecond))
+	out := r.handle(t, request(resize("i-stopped03", "g.n2.large", "stopIfRunning", true)))
+	want{outcome: "succeeded", changed: true, resizeCalls: 1}.check(t, r, out)
+	if r.sim.Calls("startInstance") != 0 || r.sim.Calls("stopInstance") != 0 {
+		t.Fatalf("ops %v: an instance that was stopped must stay stopped", r.ops())
+	}
+}
+
+// waitStatus waits for the simulator to settle a transition we started.
+func waitStatus(t *testing.T, r *rig, id, status string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		inst, _ := r.sim.Instance("cn-north-1", id)
+		if inst.Status == status {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instance %s is %s, want %s", id, inst.Status, status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
