@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -43,7 +45,7 @@ func decodeStructured(raw []byte, max int64) (event.Event, *event.Event, *resize
 	}
 	e, uerr := unmarshalEvent(raw)
 	if uerr != nil {
-		return event.Event{}, partial, invalid("not a valid CloudEvent: %v", uerr)
+		return event.Event{}, partial, invalid("not a valid CloudEvent: %s", parserMessage(uerr))
 	}
 	if err := checkEvent(&e); err != nil {
 		return event.Event{}, partial, err
@@ -117,6 +119,18 @@ func checkTopLevel(top map[string]json.RawMessage) *resizer.Error {
 		}
 		if strings.TrimSpace(s) == "" {
 			return invalid("attribute %q must not be empty", name)
+		}
+		if strings.ContainsFunc(s, unicode.IsControl) {
+			return invalid("attribute %q must not contain control characters", name)
+		}
+	}
+	if ct, ok := top["datacontenttype"]; ok {
+		s, ok := jsonString(ct)
+		if !ok {
+			return invalid("attribute %q must be a string", "datacontenttype")
+		}
+		if mt, _, err := mime.ParseMediaType(s); err != nil || mt != "application/json" {
+			return invalid("attribute %q must be application/json, got %s", "datacontenttype", resizer.Quote(s))
 		}
 	}
 	if b64, ok := top["data_base64"]; ok {
@@ -221,4 +235,18 @@ func jsonString(raw json.RawMessage) (string, bool) {
 
 func invalid(format string, args ...any) *resizer.Error {
 	return resizer.Errorf(resizer.CodeInvalidRequest, "", format, args...)
+}
+
+// parserMessage keeps the sdk parser's diagnosis but drops the excerpt of
+// the input that its JSON library appends: outcomes should not echo
+// attacker-controlled bytes.
+func parserMessage(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ", error found in"); i >= 0 {
+		msg = msg[:i]
+	}
+	if len(msg) > 200 {
+		msg = msg[:200] + "…"
+	}
+	return strings.ToValidUTF8(msg, "")
 }
