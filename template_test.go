@@ -240,7 +240,7 @@ func TestTemplateWiring(t *testing.T) {
 			}
 		}
 		tplCheckParamDefault(t, params, "BATCH_CONCURRENCY", env["BATCH_CONCURRENCY"], "10")
-		tplCheckParamDefault(t, params, "JDCLOUD_RATE_LIMIT", env["JDCLOUD_RATE_LIMIT"], "10")
+		tplCheckParamDefault(t, params, "JDCLOUD_RATE_LIMIT", env["JDCLOUD_RATE_LIMIT"], "20")
 	})
 
 	t.Run("parameters", func(t *testing.T) {

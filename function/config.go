@@ -125,7 +125,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	intVar("PORT", 8080, 1, 65535, &c.Port)
 	intVar("BATCH_CONCURRENCY", 10, 1, 100, &c.BatchConcurrency)
-	c.RateLimit = 10
+	c.RateLimit = 20
 	if v := getenv("JDCLOUD_RATE_LIMIT"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f <= 0 || f > 1000 {
