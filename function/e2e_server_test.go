@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	resizer "github.com/jdcloud-vm-resizer/resizer"
+	"github.com/jdcloud-vm-resizer/resizer/internal/rie"
+	"github.com/jdcloud-vm-resizer/resizer/jdcloud/jdcloudsim"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestHTTPServerModeWithSDKClient runs the binary as a plain CloudEvents
+// receiver (no AWS_LAMBDA_RUNTIME_API) and sends it events with sdk-go's own
+// client, in binary and in structured mode.
+func TestHTTPServerModeWithSDKClient(t *testing.T) {
+	bin := rie.BuildBootstrap(t, "..")
+	sim, err := jdcloudsim.Start(jdcloudsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	sink := newSink(t, 0)
+	port := freePort(t)
+	const token = "e2e-bearer-token-value"
+	cmd := exec.Command(bin)
+	cmd.Env = []string{
+		"PATH=/usr/bin:/bin",
+		fmt.Sprintf("PORT=%d", port),
+		"JDCLOUD_ACCESS_KEY=" + jdcloudsim.DemoAccessKey,
+		"JDCLOUD_SECRET_KEY=" + jdcloudsim.DemoSecretKey,
+		"JDCLOUD_ENDPOINT=" + sim.URL(),
+		"RESULT_SINK_URL=" + sink.URL,
+		"WEBHOOK_TOKEN=" + token,
+	}
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("server exited with %v after SIGTERM\n%s", err, logs.String())
+			}
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Error("server did not stop within 10 s of SIGTERM")
+		}
+	}()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitHealthy(t, base+"/healthz", exited, logs)
+
+	p, err := cehttp.New(cehttp.WithTarget(base+"/"), cehttp.WithHeader("Authorization", "Bearer "+token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := cloudevents.NewClient(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []struct {
+		name     string
+		instance string
+		ctx      context.Context
+	}{
+		{"binary", "i-stopped01", context.Background()},
+		{"structured", "i-stopped02", cloudevents.WithEncodingStructured(context.Background())},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			ev := cloudevents.NewEvent()
+			ev.SetID("server-mode-" + mode.name)
+			ev.SetSource("ticketing/approvals")
+			ev.SetType(resizer.TypeRequested)
+			ev.SetSubject("ticket OPS-1, approved")
+			_ = ev.SetData(cloudevents.ApplicationJSON, map[string]any{
+				"regionId": "cn-north-1", "instanceId": mode.instance, "instanceType": "g.n2.large",
+			})
+			ctx, cancel := context.WithTimeout(mode.ctx, 20*time.Second)
+			defer cancel()
+			resp, result := client.Request(ctx, ev)
+			if !cloudevents.IsACK(result) {
+				t.Fatalf("request not acknowledged: %v\n%s", result, logs.String())
+			}
+			if resp == nil || resp.Type() != resizer.TypeSucceeded || resp.Subject() != mode.instance {
+				t.Fatalf("response event %v", resp)
+			}
+		})
+	}
+	if n := sim.Calls(jdcloudsim.OpResizeInstance); n != 2 {
+		t.Fatalf("resizeInstance calls = %d, want 2", n)
+	}
+	if len(sink.events()) != 2 {
+		t.Fatalf("sink received %d events, want 2", len(sink.events()))
+	}
+
+	// Without the token: 401 and nothing runs.
+	req, _ := http.NewRequest(http.MethodPost, base+"/", nil)
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unauthenticated request answered %d, want 401", res.StatusCode)
+	}
+}
+
+func waitHealthy(t *testing.T, url string, exited <-chan error, logs *lockedBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			t.Fatalf("server exited early: %v\n%s", err, logs.String())
+		default:
+		}
+		if res, err := http.Get(url); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("server never answered %s\n%s", url, logs.String())
+}
