@@ -1,0 +1,58 @@
+# JD Cloud VM resizer. `make demo` and `make test` are the two commands a
+# newcomer needs; see README.md.
+SHELL := /bin/bash
+GO ?= go
+GOBIN := $(shell $(GO) env GOPATH)/bin
+export PATH := $(GOBIN):$(PATH)
+
+GOARCH ?= $(shell $(GO) env GOARCH)
+BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags '-s -w' -buildvcs=false
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: build build-ResizeFunction test test-unit fuzz demo bench lint tools clean
+
+## build: bin/bootstrap for Linux on the host architecture (GOARCH=arm64 make build for Graviton)
+build:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(BUILD_FLAGS) -o bin/bootstrap ./function
+
+## build-ResizeFunction: what `sam build` calls (BuildMethod: makefile); the template is arm64
+build-ResizeFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./function
+
+## tools: the emulator and dynalite the tests run against (idempotent)
+tools:
+	@scripts/install-rie.sh >/dev/null
+	@scripts/dynalite.sh >/dev/null
+
+## test: every test, end to end under the Lambda Runtime Interface Emulator included
+test: tools build
+	$(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) fuzz
+
+## fuzz: a short run of every fuzz target on top of its checked-in corpus
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null; \
+	  done; \
+	done
+
+## demo: simulator + function under the emulator; sends events/ and prints each outcome
+demo: build
+	@scripts/install-rie.sh >/dev/null
+	$(GO) run ./cmd/demo
+
+## bench: Go benchmarks of the hot path and the side-by-side Lambda measurements
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint:
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	staticcheck ./...
+
+clean:
+	rm -rf bin .cache
