@@ -55,10 +55,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	fail := func(name, format string, args ...any) {
 		errs = append(errs, name+": "+fmt.Sprintf(format, args...))
 	}
+	// Only names are reported, never values: these are secrets.
 	switch {
 	case c.CredentialsSecret != "":
-	case c.AccessKey == "" || c.SecretKey == "":
+	case c.AccessKey == "":
 		fail("JDCLOUD_ACCESS_KEY", "JDCLOUD_ACCESS_KEY and JDCLOUD_SECRET_KEY are required unless JDCLOUD_CREDENTIALS_SECRET names a Secrets Manager secret")
+	case c.SecretKey == "":
+		fail("JDCLOUD_SECRET_KEY", "JDCLOUD_ACCESS_KEY and JDCLOUD_SECRET_KEY are required unless JDCLOUD_CREDENTIALS_SECRET names a Secrets Manager secret")
 	}
 	if err := checkURL(c.Endpoint, false); err != nil {
 		fail("JDCLOUD_ENDPOINT", "%v", err)
@@ -91,26 +94,26 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if err := c.Policy.Validate(); err != nil {
 		errs = append(errs, err.Error())
 	}
-	durVar := func(name string, def time.Duration, dst *time.Duration) {
+	// One error per variable: an unparseable TTL is not also "not positive".
+	durVar := func(name string, def time.Duration, positive bool, dst *time.Duration) {
 		*dst = def
 		v := getenv(name)
 		if v == "" {
 			return
 		}
 		d, err := time.ParseDuration(v)
-		if v == "0" {
-			d, err = 0, nil
-		}
-		if err != nil || d < 0 {
+		switch {
+		case err != nil:
 			fail(name, "want a Go duration such as 10m or 24h, got %q", v)
+		case positive && d <= 0:
+			fail(name, "must be positive, got %q", v)
+		case d < 0:
+			fail(name, "must not be negative, got %q", v)
 		}
 		*dst = d
 	}
-	durVar("COOLDOWN", 0, &c.Cooldown)
-	durVar("IDEMPOTENCY_TTL", 24*time.Hour, &c.TTL)
-	if getenv("IDEMPOTENCY_TTL") != "" && c.TTL == 0 {
-		fail("IDEMPOTENCY_TTL", "must be positive")
-	}
+	durVar("COOLDOWN", 0, false, &c.Cooldown)
+	durVar("IDEMPOTENCY_TTL", 24*time.Hour, true, &c.TTL)
 	intVar := func(name string, def, lo, hi int, dst *int) {
 		*dst = def
 		v := getenv(name)
@@ -128,8 +131,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.RateLimit = 20
 	if v := getenv("JDCLOUD_RATE_LIMIT"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 || f > 1000 {
-			fail("JDCLOUD_RATE_LIMIT", "want requests per second between 0 and 1000, got %q", v)
+		// Written so that NaN, which ParseFloat accepts, fails too.
+		if err != nil || !(f > 0 && f <= 1000) {
+			fail("JDCLOUD_RATE_LIMIT", "want requests per second above 0 and at most 1000, got %q", v)
 		}
 		c.RateLimit = f
 	}
@@ -143,7 +147,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 	return c, nil
 }
 
-// checkURL accepts http(s)://host[:port], with a path only where allowed.
+// checkURL accepts an absolute http(s) URL that names a host. An endpoint
+// (pathOK false) must be exactly scheme://host[:port], which is what
+// jdcloud.New accepts: a value it would refuse must fail here, in one line
+// naming the variable, not later as a wiring error.
 func checkURL(raw string, pathOK bool) error {
 	u, err := url.Parse(raw)
 	switch {
@@ -151,22 +158,39 @@ func checkURL(raw string, pathOK bool) error {
 		return fmt.Errorf("not a URL: %q", redactURL(raw))
 	case u.Scheme != "http" && u.Scheme != "https":
 		return fmt.Errorf("want an http or https URL, got %q", redactURL(raw))
-	case u.Host == "":
+	case u.Opaque != "" || u.Hostname() == "":
 		return fmt.Errorf("URL %q has no host", redactURL(raw))
-	case !pathOK && (strings.Trim(u.Path, "/") != "" || u.RawQuery != ""):
-		return fmt.Errorf("want scheme://host[:port] without a path, got %q", redactURL(raw))
+	case !validPort(u.Port()):
+		return fmt.Errorf("URL %q has a port outside 1-65535", redactURL(raw))
+	case !pathOK && (u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != ""):
+		return fmt.Errorf("want scheme://host[:port] without user information, path, query or fragment, got %q", redactURL(raw))
 	}
 	return nil
 }
 
-// redactURL keeps credentials in a URL's userinfo or query out of messages.
+// validPort: url.Parse checks that a port is digits, not that it fits.
+func validPort(p string) bool {
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
+}
+
+// redactURL keeps what may carry credentials out of messages: userinfo,
+// query and fragment, and all of an opaque URL ("http:user:pass@host" puts
+// the password there, not in userinfo).
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparseable)"
 	}
+	if u.Opaque != "" {
+		return u.Scheme + ":(redacted)"
+	}
 	u.User = nil
-	u.RawQuery = ""
+	u.RawQuery, u.ForceQuery = "", false
+	u.Fragment, u.RawFragment = "", ""
 	return u.String()
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	resizer "github.com/jdcloud-vm-resizer/resizer"
 	"github.com/jdcloud-vm-resizer/resizer/internal/backoff"
@@ -76,8 +75,11 @@ func (s *secretCredentials) read(ctx context.Context) (jdcloud.Credentials, erro
 	out, err := s.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.id)})
 	if err != nil {
 		code := resizer.CodeUnavailable
-		var nf *smtypes.ResourceNotFoundException
-		if errors.As(err, &nf) || isAccessDenied(err) {
+		switch {
+		case ctx.Err() != nil:
+			// The caller's deadline, not Secrets Manager, ended the read.
+			code = resizer.CodeTimeout
+		case isPermanent(err):
 			code = resizer.CodeAuthFailed
 		}
 		return jdcloud.Credentials{}, &resizer.Error{Code: code, Message: "reading JD Cloud credentials from JDCLOUD_CREDENTIALS_SECRET " + s.id + ": " + err.Error(), Err: err}
@@ -94,7 +96,18 @@ func (s *secretCredentials) read(ctx context.Context) (jdcloud.Credentials, erro
 	return jdcloud.Credentials{AccessKey: v.AccessKey, SecretKey: v.SecretKey}, nil
 }
 
-func isAccessDenied(err error) bool {
+// isPermanent tells a misconfiguration (no such secret, no permission on it
+// or on its KMS key, a secret scheduled for deletion) from an outage: only
+// the latter is worth retrying, and the former must stop the start.
+func isPermanent(err error) bool {
 	var ae interface{ ErrorCode() string }
-	return errors.As(err, &ae) && ae.ErrorCode() == "AccessDeniedException"
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure",
+		"InvalidParameterException", "InvalidRequestException":
+		return true
+	}
+	return false
 }
