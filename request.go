@@ -7,6 +7,7 @@ import (
 	"mime"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -67,8 +68,8 @@ func ParseRequest(e event.Event) (Request, *Error) {
 			return r, invalid("attribute %s is required", a.name)
 		case len(a.v) > maxAttributeLen:
 			return r, invalid("attribute %s is longer than %d bytes", a.name, maxAttributeLen)
-		case !utf8.ValidString(a.v) || hasControl(a.v):
-			return r, invalid("attribute %s must be printable UTF-8", a.name)
+		case !utf8.ValidString(a.v) || hasControl(a.v) || hasBidiControl(a.v):
+			return r, invalid("attribute %s must be printable UTF-8, without control or bidirectional formatting characters", a.name)
 		}
 	}
 	if e.Type() != TypeRequested {
@@ -177,6 +178,7 @@ func objectFields(raw []byte) (map[string]json.RawMessage, *Error) {
 		return nil, invalid("data must be a JSON object")
 	}
 	fields := make(map[string]json.RawMessage, 8)
+	folded := make(map[string]string, 8)
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -190,6 +192,12 @@ func objectFields(raw []byte) (map[string]json.RawMessage, *Error) {
 		if _, dup := fields[key]; dup {
 			return nil, invalid("data has the key %s more than once", Quote(key))
 		}
+		// encoding/json matches keys to fields ignoring case, so a reader in
+		// Go would take "InstanceId" for instanceId where we do not.
+		if first, dup := folded[foldKey(key)]; dup {
+			return nil, invalid("data has the key %s more than once (as %s; keys differing only in case are one key to some readers)", Quote(first), Quote(key))
+		}
+		folded[foldKey(key)] = key
 		fields[key] = v
 	}
 	if _, err := dec.Token(); err != nil {
@@ -222,11 +230,31 @@ func Quote(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
+// hasControl covers C0, DEL and C1: the structured-mode decoder refuses all
+// of them, and a binary-mode header must not get in what a body cannot.
 func hasControl(s string) bool {
+	return strings.ContainsFunc(s, unicode.IsControl)
+}
+
+// hasBidiControl finds the invisible characters that reorder text (U+202E
+// and friends): in an id they make a log line or a console show another id.
+func hasBidiControl(s string) bool {
+	return strings.ContainsFunc(s, func(c rune) bool { return unicode.Is(unicode.Bidi_Control, c) })
+}
+
+// foldKey maps every rune to the smallest member of its simple case-folding
+// orbit, so that foldKey(a) == foldKey(b) exactly when strings.EqualFold(a,
+// b), the rule encoding/json applies to keys (K, k and the Kelvin sign are
+// one letter to it).
+func foldKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
 	for _, c := range s {
-		if c < 0x20 || c == 0x7f {
-			return true
+		m := c
+		for f := unicode.SimpleFold(c); f != c; f = unicode.SimpleFold(f) {
+			m = min(m, f)
 		}
+		b.WriteRune(m)
 	}
-	return false
+	return b.String()
 }

@@ -74,6 +74,11 @@ type Client struct {
 
 var _ resizer.Compute = (*Client)(nil)
 
+// String and GoString name only the endpoint: fmt's %+v would otherwise
+// walk into the credential source and print the secret key.
+func (c Client) String() string   { return "jdcloud.Client{" + c.base.String() + "}" }
+func (c Client) GoString() string { return c.String() }
+
 // New checks o and returns a Client. A bad endpoint is refused here, once,
 // rather than on every call.
 func New(o Options) (*Client, error) {

@@ -1057,3 +1057,15 @@ func TestAnswerReadIsBounded(t *testing.T) {
 		t.Fatalf("the server wrote all %d bytes: the client read the whole body", n)
 	}
 }
+
+func TestClientFormattingHidesSecret(t *testing.T) {
+	c, err := New(Options{Endpoint: "http://127.0.0.1:1", Credentials: StaticCredentials{AccessKey: "AK", SecretKey: "formatting-secret-123"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%+v", *c)} {
+		if strings.Contains(s, "formatting-secret-123") {
+			t.Fatalf("formatting the client shows the secret: %s", s)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/textproto"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
@@ -54,18 +55,35 @@ func binaryEvent(ctx context.Context, h http.Header, body []byte) (event.Event, 
 	if err != nil {
 		return event.Event{}, partial, err
 	}
+	if err := checkBinaryAttributes(dh); err != nil {
+		return event.Event{}, partial, err
+	}
 	msg := cehttp.NewMessage(dh, io.NopCloser(bytes.NewReader(body)))
 	if msg.ReadEncoding() != binding.EncodingBinary {
 		return event.Event{}, partial, invalid("unsupported specversion %q; must be %q", dh.Get(cePrefix+"Specversion"), event.CloudEventsVersionV1)
 	}
 	e, cerr := toEvent(ctx, msg)
 	if cerr != nil {
-		return event.Event{}, partial, invalid("not a valid CloudEvent: %v", cerr)
+		// The sdk's message quotes the offending header whole, which may be
+		// megabytes: keep its diagnosis, bounded.
+		return event.Event{}, partial, invalid("not a valid CloudEvent: %s", parserMessage(cerr))
 	}
 	if err := checkEvent(e); err != nil {
 		return event.Event{}, partial, err
 	}
 	return *e, nil, nil
+}
+
+// checkBinaryAttributes applies structured mode's rule to the headers of
+// the required string attributes: no control characters, and the message
+// names the attribute (the sdk's own error names neither).
+func checkBinaryAttributes(h http.Header) *resizer.Error {
+	for _, name := range []string{"id", "source", "type"} {
+		if v := h.Get(cePrefix + name); strings.ContainsFunc(v, unicode.IsControl) {
+			return invalid("attribute %q must not contain control characters", name)
+		}
+	}
+	return nil
 }
 
 // toEvent guards the sdk's conversion like unmarshalEvent does.

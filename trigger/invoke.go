@@ -3,6 +3,7 @@ package trigger
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 
 	"go.uber.org/zap"
 
@@ -30,6 +31,13 @@ const unknownShapeMessage = "unrecognised payload: expected a structured CloudEv
 func (d *Dispatcher) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	s, top := detect(payload)
 	d.log.Debug("invocation", zap.String("trigger", string(s)))
+	if s != shapeDirect && s != shapeUnknown {
+		// A direct CloudEvent is checked by decodeStructured and ParseRequest,
+		// whose messages name the attribute or field.
+		if key, dup := duplicateKey(payload); dup {
+			return d.rejectDuplicate(ctx, s, key)
+		}
+	}
 	switch s {
 	case shapeHTTP:
 		return d.invokeHTTP(ctx, payload)
@@ -108,6 +116,23 @@ func (d *Dispatcher) answerEvents(outs []resizer.Outcome, array bool) ([]byte, e
 		return nil, err
 	}
 	return b, retryError(outs)
+}
+
+// rejectDuplicate answers an envelope with a repeated key as its shape
+// answers any malformed envelope. Nothing from it is echoed as the
+// request's identity: which of the two values is the real one is the
+// question it cannot answer.
+func (d *Dispatcher) rejectDuplicate(ctx context.Context, s shape, key string) ([]byte, error) {
+	err := duplicateKeyError(key)
+	switch s {
+	case shapeHTTP:
+		// Nothing is authenticated yet, so no outcome is produced.
+		return httpError(http.StatusBadRequest, "malformed API Gateway request: "+err.Error())
+	case shapeSQS:
+		return d.answerMalformedSQS(d.rejectEnvelope(ctx, s, nil, err))
+	default:
+		return d.answerEvents([]resizer.Outcome{d.rejectEnvelope(ctx, s, nil, err)}, false)
+	}
 }
 
 // rejectEnvelope answers a payload that has a trigger's markers but not its
