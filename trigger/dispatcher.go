@@ -127,6 +127,6 @@ func (d *Dispatcher) handleRaw(ctx context.Context, shape string, raw []byte) re
 // reject hands an unusable delivery to the Processor. The error text may
 // quote the sender's input, so it goes into a field, never the message.
 func (d *Dispatcher) reject(ctx context.Context, shape string, partial *event.Event, err *resizer.Error) resizer.Outcome {
-	d.log.Info("delivery rejected", zap.String("trigger", shape), zap.Error(err))
+	resizer.LoggerFrom(ctx, d.log).Info("delivery rejected", zap.String("trigger", shape), zap.Error(err))
 	return d.p.Reject(ctx, partial, err)
 }

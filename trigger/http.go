@@ -133,7 +133,7 @@ func (d *Dispatcher) retryAfterSeconds() string {
 }
 
 func (d *Dispatcher) unauthenticated(w http.ResponseWriter, r *http.Request) {
-	d.log.Warn("unauthenticated request refused", zap.String("remote", r.RemoteAddr))
+	resizer.LoggerFrom(r.Context(), d.log).Warn("unauthenticated request refused", zap.String("remote", r.RemoteAddr))
 	if d.o.WebhookToken != "" {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}

@@ -30,7 +30,7 @@ const unknownShapeMessage = "unrecognised payload: expected a structured CloudEv
 // error only when the sender should retry, after the outcome was published.
 func (d *Dispatcher) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	s, top := detect(payload)
-	d.log.Debug("invocation", zap.String("trigger", string(s)))
+	resizer.LoggerFrom(ctx, d.log).Debug("invocation", zap.String("trigger", string(s)))
 	if s != shapeDirect && s != shapeUnknown {
 		// A direct CloudEvent is checked by decodeStructured and ParseRequest,
 		// whose messages name the attribute or field.

@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"go.uber.org/zap"
+
+	"github.com/jdcloud-vm-resizer/resizer"
 )
 
 // ShutdownGrace bounds how long in-flight requests may finish after the
@@ -33,7 +36,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *zap.Logger
 		log = zap.NewNop()
 	}
 	srv := &http.Server{
-		Handler: h,
+		Handler: withRequestLogger(h, log),
 		// Bodies are small (MaxBodyBytes); slow senders must not pin
 		// connections. No WriteTimeout: a resize with stop and start can
 		// legitimately take minutes before the answer is written.
@@ -65,4 +68,13 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *zap.Logger
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// withRequestLogger gives every request a logger naming it, so the lines of
+// one delivery can be found together, as the Lambda request id does there.
+func withRequestLogger(h http.Handler, log *zap.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l := log.With(zap.String("httpRequestId", uuid.NewString()), zap.String("remote", r.RemoteAddr))
+		h.ServeHTTP(w, r.WithContext(resizer.ContextWithLogger(r.Context(), l)))
+	})
 }
