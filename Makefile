@@ -44,9 +44,15 @@ demo: build
 	@scripts/install-rie.sh >/dev/null
 	$(GO) run ./cmd/demo
 
-## bench: Go benchmarks of the hot path and the side-by-side Lambda measurements
-bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+## bench: bin/bootstrap side by side with a bare aws-lambda-go function under the
+## emulator (cold start, warm dry run, size, peak RSS), then the hot path's Go
+## benchmarks; prints a markdown table and writes it to bench/RESULTS.md.
+## Both binaries are built for the host: the emulator runs them here.
+bench:
+	@scripts/install-rie.sh >/dev/null
+	$(MAKE) build GOARCH=$$($(GO) env GOHOSTARCH)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$$($(GO) env GOHOSTARCH) $(GO) build $(BUILD_FLAGS) -o bin/bare/bootstrap ./bench/bare
+	$(GO) run ./bench/sidebyside -go $(GO)
 
 lint:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
