@@ -107,7 +107,13 @@ func (h *Handler) stopResizeStart(ctx, outer context.Context, log *zap.Logger, r
 	defer func() { data.Timings["total"] = ms(h.now().Sub(start)) }()
 
 	if _, e := h.Compute.StopInstance(ctx, req.RegionID, req.InstanceID); e != nil {
-		return computeError(ctx, e)
+		err := computeError(ctx, e)
+		if err.Retryable() {
+			// A stop that timed out or met a 5xx may still have been
+			// accepted: make sure the machine ends up running.
+			h.giveBack(outer, log, req, data, err)
+		}
+		return err
 	}
 	data.Stopped = true
 	log.Info("instance stopping for the resize")
@@ -162,7 +168,9 @@ func (h *Handler) giveBack(outer context.Context, log *zap.Logger, req Request, 
 		return i.Status == StatusStopped || i.Status == StatusRunning || i.Status == StatusStarting
 	})
 	if werr == nil && inst.Status != StatusStopped {
-		data.Restarted = true
+		// Running or on its way: nothing to give back. It counts as a
+		// restart only if we had seen it stopped.
+		data.Restarted = data.Stopped
 		return
 	}
 	if werr == nil {

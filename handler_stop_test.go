@@ -118,3 +118,19 @@ func waitStatus(t *testing.T, r *rig, id, status string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestFailedStopLeavesARunningInstanceAlone(t *testing.T) {
+	r := newRig(t, allowAll())
+	r.sim.Fail("stopInstance", 503, 3) // every attempt of the client
+	out := r.handle(t, request(resize("i-running01", "g.n2.large", "stopIfRunning", true)))
+	if out.Err == nil || out.Err.Code != resizer.CodeUnavailable || !out.Retryable() {
+		t.Fatalf("want retryable unavailable, got %+v", out.Err)
+	}
+	if r.sim.Calls("startInstance") != 0 || r.sim.Calls("resizeInstance") != 0 || out.Data.Stopped || out.Data.Restarted {
+		t.Fatalf("ops %v stopped=%t restarted=%t: the instance never stopped, nothing to give back", r.ops(), out.Data.Stopped, out.Data.Restarted)
+	}
+	inst, _ := r.sim.Instance("cn-north-1", "i-running01")
+	if inst.Status != resizer.StatusRunning {
+		t.Fatalf("instance is %s", inst.Status)
+	}
+}
