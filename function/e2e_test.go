@@ -261,6 +261,21 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			wantSunk++
 		})
 	}
+	t.Run("simulator saw only signed calls and two resizes", func(t *testing.T) {
+		// Only resize-requested.json and apigw-binary.json ask for a real
+		// resize; every other sample is a dry run, invalid, or refused.
+		if n := e.sim.Calls(jdcloudsim.OpResizeInstance); n != 2 {
+			t.Fatalf("resizeInstance calls = %d, want 2", n)
+		}
+		if n := e.sim.Calls(jdcloudsim.OpStopInstance) + e.sim.Calls(jdcloudsim.OpStartInstance); n != 0 {
+			t.Fatalf("%d stop/start calls, want none", n)
+		}
+		for _, q := range e.sim.Requests() {
+			if !q.SignatureValid || q.Status == 401 {
+				t.Fatalf("request %s %s: signed=%t status %d", q.Method, q.Path, q.SignatureValid, q.Status)
+			}
+		}
+	})
 	t.Run("sink got one outcome per request", func(t *testing.T) {
 		got := e.sink.events()
 		if len(got) != wantSunk {
