@@ -55,6 +55,10 @@ type Error struct {
 	Message string // for people; never contains secrets
 	Status  int    // HTTP status of the JD Cloud answer, when there was one
 	Err     error  // the underlying error, if any
+	// Ambiguous marks a failed state-changing call of which an attempt met
+	// a 5xx, a dropped connection or the deadline after it was sent: JD
+	// Cloud may have carried it out all the same.
+	Ambiguous bool
 }
 
 func (e *Error) Error() string {

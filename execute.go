@@ -90,12 +90,35 @@ func (h *Handler) preflight(ctx context.Context, req Request, inst *Instance) (P
 func (h *Handler) resize(ctx context.Context, log *zap.Logger, req Request, data *OutcomeData) *Error {
 	rid, err := h.Compute.ResizeInstance(ctx, req.RegionID, req.InstanceID, req.InstanceType, req.Force)
 	if err != nil {
-		return computeError(ctx, err)
+		e := computeError(ctx, err)
+		if e.Ambiguous && h.resizeTookEffect(ctx, log, req, e) {
+			data.Changed = true
+			return nil
+		}
+		return e
 	}
 	data.JDCloudRequestID = rid
 	data.Changed = true
 	log.Info("resizeInstance accepted", zap.String("jdcloudRequestId", rid), zap.Bool("force", req.Force))
 	return nil
+}
+
+// resizeTookEffect looks at the instance after a resize failed in a way
+// that leaves its fate unknown (a 5xx or a dropped answer, possibly followed
+// by a retry that JD refused because the first attempt was under way). An
+// instance now resizing, or already of the target type, was resized: we
+// checked it was stopped and of another type just before the call.
+func (h *Handler) resizeTookEffect(ctx context.Context, log *zap.Logger, req Request, cause *Error) bool {
+	inst, err := h.Compute.DescribeInstance(ctx, req.RegionID, req.InstanceID)
+	if err != nil {
+		return false
+	}
+	if inst.InstanceType == req.InstanceType || inst.Status == StatusResizing {
+		log.Warn("resizeInstance failed ambiguously, but the instance shows the resize under way or done; reporting success",
+			zap.String("status", inst.Status), zap.String("currentType", inst.InstanceType), zap.String("callError", cause.Message))
+		return true
+	}
+	return false
 }
 
 // stopResizeStart stops a running instance, resizes it, and starts it again.

@@ -297,3 +297,24 @@ func TestHandlerBehaviours(t *testing.T) {
 		})
 	}
 }
+
+// TestResizeAcceptedButAnsweredWithAnErrorIsRecognised: JD carries out the
+// resize but answers 503; the client's retry is refused (the instance is
+// resizing). The handler looks again and reports what happened: a resize.
+func TestResizeAcceptedButAnsweredWithAnErrorIsRecognised(t *testing.T) {
+	r := newRig(t)
+	r.sim.FailAfterApply("resizeInstance", 503, 1)
+	out := r.handle(t, request(resize("i-stopped01", "g.n2.large")))
+	if out.Err != nil || !out.Data.Changed {
+		t.Fatalf("want succeeded with changed=true, got %+v", out.Err)
+	}
+	if n := r.sim.Calls("resizeInstance"); n != 2 {
+		t.Fatalf("resizeInstance calls = %d, want 2 (the accepted one and the refused retry)", n)
+	}
+	// A resize JD refused outright is not mistaken for one that happened.
+	r2 := newRig(t)
+	r2.sim.Fail("resizeInstance", 503, 3)
+	if out := r2.handle(t, request(resize("i-stopped01", "g.n2.large"))); out.Err == nil || out.Err.Code != resizer.CodeUnavailable {
+		t.Fatalf("want unavailable for a resize that never took effect, got %+v", out.Err)
+	}
+}

@@ -331,7 +331,15 @@ type outcome struct {
 	apiErr     *APIError // a non-success answer
 	netErr     error     // no (complete) answer: transport, limiter, ctx
 	cut        bool      // netErr came from ctx ending (or the limiter seeing it would)
+	sent       bool      // the request went out: the server may have acted on it
 	retryAfter time.Duration
+}
+
+// unknownFate reports whether the server may have acted on an attempt that
+// failed: it was sent and then met a 5xx or no complete answer. A 429 or
+// another 4xx is a refusal.
+func (o *outcome) unknownFate() bool {
+	return o.sent && (o.netErr != nil || o.status >= 500)
 }
 
 // retryable reports whether a later attempt may fare better: 429, 5xx and
@@ -357,6 +365,7 @@ func (c *Client) do(ctx context.Context, k *call, result any) (string, error) {
 		attempts   int // HTTP attempts, the 401 re-try included
 		refreshed  bool
 		refreshErr error
+		unknown    bool // a sent attempt of a state-changing call met a 5xx or no answer
 	)
 	// Retry-After is honoured but bounded, so that a misbehaving server
 	// cannot park an invocation for an hour.
@@ -380,13 +389,16 @@ func (c *Client) do(ctx context.Context, k *call, result any) (string, error) {
 		if last.apiErr == nil && last.netErr == nil {
 			return false, 0, nil
 		}
+		unknown = unknown || (k.method == http.MethodPost && last.unknownFate())
 		return last.retryable(), min(last.retryAfter, maxWait), errAttempt
 	})
 	if last.apiErr == nil && last.netErr == nil {
 		return last.requestID, nil
 	}
 	spent := rounds >= max(c.retry.Attempts, 1)
-	return "", failure(ctx, k, &last, attempts, spent, refreshed, refreshErr)
+	e := failure(ctx, k, &last, attempts, spent, refreshed, refreshErr)
+	e.Ambiguous = unknown
+	return "", e
 }
 
 // errAttempt tells backoff.Retry that an attempt failed; the outcome itself
@@ -408,14 +420,14 @@ func (c *Client) attempt(ctx context.Context, k *call, creds Credentials, result
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return outcome{netErr: err, cut: ctx.Err() != nil}
+		return outcome{netErr: err, cut: ctx.Err() != nil, sent: true}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
 	if err != nil {
-		return outcome{netErr: fmt.Errorf("reading the answer: %w", err), cut: ctx.Err() != nil}
+		return outcome{netErr: fmt.Errorf("reading the answer: %w", err), cut: ctx.Err() != nil, sent: true}
 	}
-	o := outcome{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now())}
+	o := outcome{status: resp.StatusCode, sent: true, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now())}
 	if len(body) > maxAnswerBytes {
 		o.apiErr = malformed(k.op, resp.StatusCode, resp.Header.Get(headerRequestID), body, fmt.Errorf("more than %d bytes", maxAnswerBytes))
 		return o

@@ -1069,3 +1069,45 @@ func TestClientFormattingHidesSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestAmbiguousFailures: a state-changing call whose sent attempt met a 5xx
+// is marked Ambiguous (JD may have acted on it); a refusal is not, and a
+// describe never is.
+func TestAmbiguousFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status []int
+		post   bool
+		want   bool
+	}{
+		{"resize 503 then 400", []int{503, 400}, true, true},
+		{"resize 400", []int{400}, true, false},
+		{"resize 429 throughout", []int{429, 429, 429}, true, false},
+		{"describe 503 throughout", []int{503, 503, 503}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var n int
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				st := tc.status[min(n, len(tc.status)-1)]
+				n++
+				w.WriteHeader(st)
+				fmt.Fprintf(w, `{"requestId":"r%d","error":{"code":%d,"status":"X","message":"m"}}`, n, st)
+			}))
+			defer srv.Close()
+			c, err := New(Options{Endpoint: srv.URL, Credentials: StaticCredentials{AccessKey: "AK", SecretKey: "SK"},
+				Retry: backoff.Policy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.post {
+				_, err = c.ResizeInstance(context.Background(), "cn-north-1", "i-abcdef01", "g.n2.large", false)
+			} else {
+				_, err = c.DescribeInstance(context.Background(), "cn-north-1", "i-abcdef01")
+			}
+			var e *resizer.Error
+			if !errors.As(err, &e) || e.Ambiguous != tc.want {
+				t.Fatalf("error %v: Ambiguous = %v, want %v", err, e != nil && e.Ambiguous, tc.want)
+			}
+		})
+	}
+}

@@ -169,3 +169,15 @@ func TestCloseCutsLatencyShort(t *testing.T) {
 	}
 	s.Close() // a second Close is harmless
 }
+
+func TestFailAfterApplyChangesStateAndAnswersTheFault(t *testing.T) {
+	s := startSim(t, Options{})
+	c := newClient(t, s)
+	s.FailAfterApply(OpResizeInstance, http.StatusGatewayTimeout, 1)
+	wantError(t, c.resize("i-stopped01", "g.n2.large", false), 504, "DEADLINE_EXCEEDED", "after applying")
+	if got := mustInstance(t, s, "i-stopped01"); got.Status != "resizing" {
+		t.Fatalf("the resize was not applied: status %s", got.Status)
+	}
+	// The retry meets the state the first call left.
+	wantError(t, c.resize("i-stopped01", "g.n2.large", false), 400, "FAILED_PRECONDITION", "")
+}

@@ -78,6 +78,9 @@ func (s *Server) Calls(op string) int {
 type fault struct {
 	status int
 	n      int
+	// afterApply: the operation is carried out, then the answer is the
+	// fault: a service that did the work and failed to say so.
+	afterApply bool
 }
 
 // Fail makes the next n authenticated calls of op answer status in JD's
@@ -98,6 +101,20 @@ func (s *Server) Fail(op string, status int, n int) {
 		return
 	}
 	s.faults[op] = append(s.faults[op], fault{status: status, n: n})
+}
+
+// FailAfterApply makes the next n authenticated calls of op take effect
+// and then answer status anyway, as a service does when it acts on a
+// request and fails before answering (a gateway timeout, a crash). Faults
+// of Fail and FailAfterApply share op's queue.
+func (s *Server) FailAfterApply(op string, status int, n int) {
+	mustKnowOp("FailAfterApply", op)
+	if status < 400 || status > 599 || n <= 0 {
+		panic(fmt.Sprintf("jdcloudsim: FailAfterApply(%q, %d, %d): want an HTTP error status and n > 0", op, status, n))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[op] = append(s.faults[op], fault{status: status, n: n, afterApply: true})
 }
 
 // takeFault consumes one injected failure of op, if any is queued.

@@ -181,7 +181,8 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte, rea
 	if authErr != nil {
 		return writeEnvelope(w, nil, authErr), accessKey, false
 	}
-	if f, ok := s.takeFault(rt.op); ok {
+	f, faulted := s.takeFault(rt.op)
+	if faulted && !f.afterApply {
 		return writeEnvelope(w, nil, &apiError{f.status, statusName(f.status), fmt.Sprintf("injected fault for %s", rt.op)}), accessKey, true
 	}
 	if r.Method == http.MethodPost {
@@ -190,6 +191,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte, rea
 		}
 	}
 	result, apiErr := s.dispatch(rt, r.URL.RawQuery, body)
+	if faulted {
+		return writeEnvelope(w, nil, &apiError{f.status, statusName(f.status), fmt.Sprintf("injected fault for %s after applying it", rt.op)}), accessKey, true
+	}
 	return writeEnvelope(w, result, apiErr), accessKey, true
 }
 
