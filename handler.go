@@ -51,7 +51,7 @@ func (h *Handler) Handle(ctx context.Context, e event.Event) Outcome {
 	// only the deadline bounds it.
 	ctx, cancel := detach(ctx, h.maxRun())
 	defer cancel()
-	ref := RequestRef{ID: clip(e.ID(), maxEchoBytes), Source: clip(e.Source(), maxEchoBytes), Type: clip(e.Type(), maxEchoBytes)}
+	ref := refOf(e)
 
 	req, verr := ParseRequest(e)
 	if verr != nil {
@@ -96,7 +96,7 @@ func (h *Handler) Reject(ctx context.Context, partial *event.Event, err error) O
 	var ref RequestRef
 	var tp string
 	if partial != nil {
-		ref = RequestRef{ID: clip(partial.ID(), maxEchoBytes), Source: clip(partial.Source(), maxEchoBytes), Type: clip(partial.Type(), maxEchoBytes)}
+		ref = refOf(*partial)
 		tp = traceparentOf(*partial)
 	}
 	e := AsError(err)
@@ -118,23 +118,27 @@ func (h *Handler) Reject(ctx context.Context, partial *event.Event, err error) O
 func (h *Handler) conclude(ctx context.Context, log *zap.Logger, data *OutcomeData, err *Error, subject, traceparent string, c *claim) Outcome {
 	ev, encErr := h.newOutcomeEvent(data, err, subject, traceparent)
 	out := Outcome{Event: ev, Data: *data, Err: err}
+	var raw []byte
+	if encErr == nil {
+		raw, encErr = json.Marshal(out.Event)
+	}
 	if encErr != nil {
 		log.Error("could not encode the outcome event", zap.Error(encErr))
 	}
 	if c != nil {
-		h.settle(ctx, log, c, &out)
+		h.settle(ctx, log, c, &out, raw)
 	}
-	h.publish(ctx, log, &out, false)
+	h.publish(ctx, log, &out, raw, false)
 	return out
 }
 
 // publish sends the outcome to the sinks and writes it to the log: the log
-// line is the outcome of last resort, so it carries the whole event.
-func (h *Handler) publish(ctx context.Context, log *zap.Logger, out *Outcome, replay bool) {
+// line is the outcome of last resort, so it carries the whole event (raw,
+// its JSON, encoded once by the caller).
+func (h *Handler) publish(ctx context.Context, log *zap.Logger, out *Outcome, raw []byte, replay bool) {
 	if h.Publisher != nil {
 		out.PublishErr = h.Publisher.Publish(ctx, out.Event)
 	}
-	raw, _ := json.Marshal(out.Event)
 	fields := []zap.Field{
 		zap.String("outcome", out.Event.Type()),
 		zap.String("outcomeId", out.Event.ID()),
@@ -184,6 +188,12 @@ func detach(ctx context.Context, max time.Duration) (context.Context, context.Ca
 		dl = time.Now().Add(max)
 	}
 	return context.WithDeadline(context.WithoutCancel(ctx), dl)
+}
+
+// refOf names the request an outcome answers, clipped: the attributes of a
+// request that failed validation may be megabytes long.
+func refOf(e event.Event) RequestRef {
+	return RequestRef{ID: clip(e.ID(), maxEchoBytes), Source: clip(e.Source(), maxEchoBytes), Type: clip(e.Type(), maxEchoBytes)}
 }
 
 func traceparentOf(e event.Event) string {

@@ -28,24 +28,10 @@ func TestExactlyOnceWithDynamoDB(t *testing.T) {
 	r.handler.InProgressWait = 5 * time.Second
 	e := request(resize("i-stopped01", "g.n2.large"))
 	outs := deliverConcurrently(r.handler, e, 50)
-	if n := r.sim.Calls("resizeInstance"); n != 1 {
-		t.Fatalf("resizeInstance calls = %d, want exactly 1", n)
-	}
-	ids := map[string]bool{}
-	for _, o := range outs {
-		switch {
-		case o.Err == nil:
-			ids[o.Event.ID()] = true
-		case !o.Retryable():
-			t.Fatalf("a concurrent delivery failed permanently: %+v", o.Err)
-		}
-	}
-	if len(ids) != 1 {
-		t.Fatalf("deliveries answered %d different succeeded outcomes, want the stored one", len(ids))
-	}
+	stored := requireOneResizeOneOutcome(t, r, outs)
 	// A later redelivery is a pure republish.
 	again := r.handle(t, e)
-	if !ids[again.Event.ID()] || r.stateChanging() != 1 {
+	if again.Event.ID() != stored || r.stateChanging() != 1 {
 		t.Fatalf("redelivery: outcome %s, state-changing calls %d", again.Event.ID(), r.stateChanging())
 	}
 }

@@ -62,20 +62,33 @@ func TestConcurrentDeliveriesResizeOnce(t *testing.T) {
 	r.handler.InProgressWait = 3 * time.Second
 	e := request(resize("i-stopped01", "g.n2.large"))
 	outs := deliverConcurrently(r.handler, e, 50)
+	requireOneResizeOneOutcome(t, r, outs)
+}
+
+// requireOneResizeOneOutcome: concurrent deliveries of one request made
+// exactly one resizeInstance call, none failed permanently, and every one
+// that succeeded answered the same (stored) outcome. It returns that id.
+func requireOneResizeOneOutcome(t *testing.T, r *rig, outs []resizer.Outcome) string {
+	t.Helper()
 	if n := r.sim.Calls("resizeInstance"); n != 1 {
 		t.Fatalf("resizeInstance calls = %d, want exactly 1", n)
 	}
 	ids := map[string]bool{}
 	for _, o := range outs {
-		if o.Err == nil {
+		switch {
+		case o.Err == nil:
 			ids[o.Event.ID()] = true
-		} else if !o.Retryable() {
+		case !o.Retryable():
 			t.Fatalf("a concurrent delivery failed permanently: %+v", o.Err)
 		}
 	}
 	if len(ids) != 1 {
-		t.Fatalf("successful deliveries answered %d different outcomes, want the one stored", len(ids))
+		t.Fatalf("deliveries answered %d different succeeded outcomes, want the stored one", len(ids))
 	}
+	for id := range ids {
+		return id
+	}
+	return ""
 }
 
 func deliverConcurrently(h *resizer.Handler, e event.Event, n int) []resizer.Outcome {

@@ -2,6 +2,7 @@ package resizer
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.uber.org/zap"
@@ -48,7 +49,7 @@ func (h *Handler) claim(ctx context.Context, log *zap.Logger, req Request) (*cla
 				continue
 			}
 			log.Info("request already handled; republishing its stored outcome", zap.String("outcomeId", out.Event.ID()))
-			h.publish(ctx, log, &out, true)
+			h.publish(ctx, log, &out, rec.Outcome, true)
 			return nil, &out, nil
 		}
 		if !now.Add(pause).Before(waitUntil) {
@@ -67,7 +68,7 @@ func (h *Handler) claim(ctx context.Context, log *zap.Logger, req Request) (*cla
 // settle records the delivery's result in the store: a final outcome is
 // stored so redeliveries republish it; a retryable one releases the claim
 // so a redelivery runs again. A successful change starts the cooldown.
-func (h *Handler) settle(ctx context.Context, log *zap.Logger, c *claim, out *Outcome) {
+func (h *Handler) settle(ctx context.Context, log *zap.Logger, c *claim, out *Outcome, raw []byte) {
 	now := h.now()
 	if out.Err != nil && out.Err.Retryable() {
 		if err := h.Store.Release(ctx, c.key); err != nil {
@@ -80,8 +81,8 @@ func (h *Handler) settle(ctx context.Context, log *zap.Logger, c *claim, out *Ou
 			log.Error("could not record the cooldown mark", zap.Error(err))
 		}
 	}
-	raw, err := out.Event.MarshalJSON()
-	if err == nil {
+	err := errors.New("the outcome event could not be encoded")
+	if raw != nil {
 		err = h.Store.Complete(ctx, c.key, c.hash, raw, now.Add(h.ttl()))
 	}
 	if err != nil {
@@ -89,10 +90,12 @@ func (h *Handler) settle(ctx context.Context, log *zap.Logger, c *claim, out *Ou
 	}
 }
 
+// storeError keeps an adapter's *Error as it is and names the store in
+// anything else, which is retryable: the request has not run.
 func storeError(err error) *Error {
-	e := AsError(err)
-	if e.Code == CodeUnavailable && e.Message == err.Error() {
-		e.Message = "idempotency store unavailable: " + err.Error()
+	var e *Error
+	if errors.As(err, &e) {
+		return e
 	}
-	return e
+	return &Error{Code: CodeUnavailable, Message: "idempotency store unavailable: " + err.Error(), Err: err}
 }

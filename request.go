@@ -82,11 +82,7 @@ func ParseRequest(e event.Event) (Request, *Error) {
 		}
 	}
 	r.ID, r.Source, r.Type = e.ID(), e.Source(), e.Type()
-	if tp, ok := e.Extensions()["traceparent"]; ok {
-		if s, ok := tp.(string); ok && len(s) <= 128 && !hasControl(s) {
-			r.TraceParent = s
-		}
-	}
+	r.TraceParent = traceparentOf(e)
 	if err := parseData(e.Data(), &r); err != nil {
 		return r, err
 	}

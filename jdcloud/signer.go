@@ -234,8 +234,8 @@ func appendSignedHeaders(b []byte, names []string) []byte {
 	return b
 }
 
-// appendFolded appends s with inner runs of spaces folded, exactly as
-// foldSpaces does (including its rune-wise rewrite when it folds).
+// appendFolded appends s with inner runs of spaces folded into one; when it
+// folds it rewrites s rune by rune, as the reference signer does.
 func appendFolded(b []byte, s string) []byte {
 	if !strings.Contains(s, "  ") {
 		return append(b, s...)
@@ -435,20 +435,7 @@ func foldSpaces(s string) string {
 	if !strings.Contains(s, "  ") {
 		return s
 	}
-	var b strings.Builder
-	prev := false
-	for _, r := range s {
-		if r == ' ' {
-			if prev {
-				continue
-			}
-			prev = true
-		} else {
-			prev = false
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return string(appendFolded(make([]byte, 0, len(s)), s))
 }
 
 func hmacSHA256(key []byte, data string) []byte {
