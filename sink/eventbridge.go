@@ -63,11 +63,11 @@ func singleAttempt(o *eventbridge.Options) { o.RetryMaxAttempts = 1 }
 // *resizer.Error with code unavailable, like the HTTP sink's.
 func (b *EventBridge) Publish(ctx context.Context, e event.Event) error {
 	if err := e.Validate(); err != nil {
-		return b.fail(fmt.Errorf("invalid event: %w", err), 0)
+		return failure(b.name, fmt.Errorf("invalid event: %w", err), 0)
 	}
 	detail, err := json.Marshal(e)
 	if err != nil {
-		return b.fail(fmt.Errorf("cannot encode the event: %w", err), 0)
+		return failure(b.name, fmt.Errorf("cannot encode the event: %w", err), 0)
 	}
 	entry := types.PutEventsRequestEntry{
 		EventBusName: aws.String(b.bus),
@@ -90,7 +90,7 @@ func (b *EventBridge) Publish(ctx context.Context, e event.Event) error {
 		return entryResult(out)
 	})
 	if err != nil {
-		return b.fail(err, n)
+		return failure(b.name, err, n)
 	}
 	return nil
 }
@@ -144,14 +144,6 @@ func retryableEntryCode(code string) bool {
 	}
 	_, throttled := retry.DefaultThrottleErrorCodes[code]
 	return throttled
-}
-
-func (b *EventBridge) fail(err error, n int) error {
-	msg := fmt.Sprintf("%s: %v", b.name, err)
-	if n > 0 {
-		msg += " " + attempts(n)
-	}
-	return &resizer.Error{Code: resizer.CodeUnavailable, Message: msg, Err: err}
 }
 
 // wrapped gives err a shorter message while keeping it in the chain.

@@ -97,7 +97,7 @@ func (h *HTTP) String() string { return h.name }
 // the outcome did not reach the sink, so the delivery should be retried.
 func (h *HTTP) Publish(ctx context.Context, e event.Event) error {
 	if err := e.Validate(); err != nil {
-		return h.fail(fmt.Errorf("invalid event: %w", err), 0)
+		return failure(h.name, fmt.Errorf("invalid event: %w", err), 0)
 	}
 	ctx = h.requestContext(ctx)
 	n := 0
@@ -106,7 +106,7 @@ func (h *HTTP) Publish(ctx context.Context, e event.Event) error {
 		return h.attempt(ctx, &e)
 	})
 	if err != nil {
-		return h.fail(err, n)
+		return failure(h.name, err, n)
 	}
 	return nil
 }
@@ -191,14 +191,6 @@ func drain(r io.Reader) []byte {
 
 func retryableStatus(code int) bool {
 	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || (code >= 500 && code <= 599)
-}
-
-func (h *HTTP) fail(err error, n int) error {
-	msg := fmt.Sprintf("%s: %v", h.name, err)
-	if n > 0 {
-		msg += " " + attempts(n)
-	}
-	return &resizer.Error{Code: resizer.CodeUnavailable, Message: msg, Err: err}
 }
 
 // statusError is a non-2xx answer of the sink.

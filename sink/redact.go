@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode"
+
+	"github.com/jdcloud-vm-resizer/resizer"
 )
 
 // safeURL renders u for logs and error messages. Userinfo and the query are
@@ -52,4 +54,15 @@ func attempts(n int) string {
 		return "after 1 attempt"
 	}
 	return fmt.Sprintf("after %d attempts", n)
+}
+
+// failure is a sink's publish error: it names the sink (never its secrets)
+// and, when n > 0, how many attempts were made. It is retryable, because a
+// delivery whose outcome did not reach every sink must be tried again.
+func failure(name string, err error, n int) error {
+	msg := fmt.Sprintf("%s: %v", name, err)
+	if n > 0 {
+		msg += " " + attempts(n)
+	}
+	return &resizer.Error{Code: resizer.CodeUnavailable, Message: msg, Err: err}
 }
