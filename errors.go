@@ -1,13 +1,14 @@
 package resizer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
 
-// Code is one of the contract's machine-readable error codes (CONTRACT §3).
-// Every layer maps to it: the outcome event's error.code, the HTTP status of
-// the webhook answer, whether a delivery is retried.
+// Code is one of the contract's machine-readable error codes (docs/contract.md
+// §3). Every layer maps to it: the outcome event's error.code, the HTTP status
+// of the webhook answer, whether a delivery is retried.
 type Code string
 
 // The contract's error codes.
@@ -20,13 +21,9 @@ const (
 	CodeAPIError           Code = "api_error"
 	CodeUnavailable        Code = "unavailable"
 	CodeTimeout            Code = "timeout"
-	// CodeInProgress is not a contract error.code value on its own: a second
-	// concurrent delivery of the same request answers retryable while the
-	// first one runs. It travels as unavailable with reason in_progress.
 )
 
-// Reasons refine policy_denied and precondition_failed (CONTRACT §3), and a
-// few other codes where an operator benefits from the detail.
+// Reasons refine a code where an operator benefits from the detail.
 const (
 	ReasonTypeNotAllowed   = "type_not_allowed"
 	ReasonSourceNotAllowed = "source_not_allowed"
@@ -43,7 +40,10 @@ const (
 	ReasonInstanceInArrears          = "instance_in_arrears"
 	ReasonInstanceTypeUnavailable    = "instance_type_unavailable"
 	ReasonLocalDataDiskRequiresForce = "local_data_disk_requires_force"
-	ReasonInProgress                 = "in_progress"
+
+	// ReasonInProgress: a second concurrent delivery of one request answers
+	// unavailable (retryable) while the first one runs.
+	ReasonInProgress = "in_progress"
 )
 
 // Error is the product's one error type. It is born with its Code where the
@@ -81,10 +81,13 @@ func Errorf(code Code, reason, format string, args ...any) *Error {
 	return &Error{Code: code, Reason: reason, Message: fmt.Sprintf(format, args...)}
 }
 
-// AsError returns err as an *Error; an error of unknown origin becomes
-// unavailable (retryable), because failing safe means trying again rather
-// than reporting a permanent verdict we cannot justify.
-func AsError(err error) *Error {
+// ErrorFrom gives any error its contract code; it is the one place an error
+// of unknown origin is judged. An *Error anywhere in err's chain is kept as
+// it is. Otherwise a passed deadline (of ctx, or in the chain) is a
+// timeout; anything else, a cancellation included, is unavailable: failing safe means trying again
+// rather than a permanent verdict nobody can justify. what names the
+// dependency that failed ("idempotency store", "jdcloud describeInstance").
+func ErrorFrom(ctx context.Context, what string, err error) *Error {
 	if err == nil {
 		return nil
 	}
@@ -92,7 +95,15 @@ func AsError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	return &Error{Code: CodeUnavailable, Message: err.Error(), Err: err}
+	msg := err.Error()
+	if what != "" {
+		msg = what + ": " + msg
+	}
+	code := CodeUnavailable
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		code = CodeTimeout
+	}
+	return &Error{Code: code, Message: msg, Err: err}
 }
 
 // ErrorCode returns the contract code of err ("" for nil).
@@ -100,5 +111,5 @@ func ErrorCode(err error) Code {
 	if err == nil {
 		return ""
 	}
-	return AsError(err).Code
+	return ErrorFrom(context.Background(), "", err).Code
 }

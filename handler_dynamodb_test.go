@@ -24,25 +24,25 @@ func dynamoStore(t *testing.T) resizer.Store {
 // exactly one resizeInstance call.
 func TestExactlyOnceWithDynamoDB(t *testing.T) {
 	r := newRig(t, withStore(dynamoStore(t)))
-	r.sim.SetLatency("resizeInstance", 100*time.Millisecond)
-	r.handler.InProgressWait = 5 * time.Second
+	r.Sim.SetLatency("resizeInstance", 100*time.Millisecond)
+	r.Rebuild(func(o *resizer.Options) { o.InProgressWait = 5 * time.Second })
 	e := request(resize("i-stopped01", "g.n2.large"))
-	outs := deliverConcurrently(r.handler, e, 50)
+	outs := deliverConcurrently(r.Handler, e, 50)
 	stored := requireOneResizeOneOutcome(t, r, outs)
 	// A later redelivery is a pure republish.
-	again := r.handle(t, e)
-	if again.Event.ID() != stored || r.stateChanging() != 1 {
-		t.Fatalf("redelivery: outcome %s, state-changing calls %d", again.Event.ID(), r.stateChanging())
+	again := r.Handle(t, e)
+	if again.Event.ID != stored || r.StateChanging() != 1 {
+		t.Fatalf("redelivery: outcome %s, state-changing calls %d", again.Event.ID, r.StateChanging())
 	}
 }
 
 func TestCooldownWithDynamoDB(t *testing.T) {
 	r := newRig(t, withStore(dynamoStore(t)), withCooldown(time.Hour))
-	if out := r.handle(t, request(resize("i-stopped01", "g.n2.large"))); out.Err != nil {
-		t.Fatal(out.Err)
+	if out := r.Handle(t, request(resize("i-stopped01", "g.n2.large"))); out.Err() != nil {
+		t.Fatal(out.Err())
 	}
-	out := r.handle(t, request(resize("i-stopped01", "g.n3.large")))
-	if out.Err == nil || out.Err.Reason != resizer.ReasonCooldownActive {
-		t.Fatalf("want cooldown_active, got %+v", out.Err)
+	out := r.Handle(t, request(resize("i-stopped01", "g.n3.large")))
+	if out.Err() == nil || out.Err().Reason != resizer.ReasonCooldownActive {
+		t.Fatalf("want cooldown_active, got %+v", out.Err())
 	}
 }

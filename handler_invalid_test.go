@@ -11,47 +11,6 @@ import (
 	"github.com/jdcloud-vm-resizer/resizer/trigger"
 )
 
-// structured renders a direct-invoke payload: a structured CloudEvent whose
-// attributes can be overridden (nil deletes one) and whose data is given raw.
-func structured(over map[string]any, data string) string {
-	ev := map[string]any{
-		"specversion": "1.0", "id": "bad-1", "source": "alertmanager/prod",
-		"type": resizer.TypeRequested, "datacontenttype": "application/json",
-	}
-	for k, v := range over {
-		if v == nil {
-			delete(ev, k)
-		} else {
-			ev[k] = v
-		}
-	}
-	b, _ := json.Marshal(ev)
-	if data == "" {
-		return string(b)
-	}
-	return strings.TrimSuffix(string(b), "}") + `,"data":` + data + "}"
-}
-
-const good = `{"regionId":"cn-north-1","instanceId":"i-stopped01","instanceType":"g.n2.large"}`
-
-func withField(field, value string) string {
-	return strings.Replace(good, `"`+field+`":`+fieldValue(field), `"`+field+`":`+value, 1)
-}
-
-func fieldValue(field string) string {
-	var m map[string]json.RawMessage
-	_ = json.Unmarshal([]byte(good), &m)
-	return string(m[field])
-}
-
-func without(field string) string {
-	var m map[string]json.RawMessage
-	_ = json.Unmarshal([]byte(good), &m)
-	delete(m, field)
-	b, _ := json.Marshal(m)
-	return string(b)
-}
-
 // TestInvalidRequestsNeverReachJDCloud: every malformed delivery ends as a
 // failed invalid_request outcome naming the problem, published, with zero
 // JD Cloud calls.
@@ -107,7 +66,7 @@ func TestInvalidRequestsNeverReachJDCloud(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			r := newRig(t)
-			d := trigger.New(r.handler, trigger.Options{})
+			d := trigger.New(r.Handler, trigger.Options{})
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			answer, err := d.Invoke(ctx, []byte(row.payload))
@@ -127,11 +86,11 @@ func TestInvalidRequestsNeverReachJDCloud(t *testing.T) {
 			if row.mention != "" && !strings.Contains(out.Data.Error.Message, row.mention) {
 				t.Fatalf("message %q does not name %q", out.Data.Error.Message, row.mention)
 			}
-			if n := r.jdCalls(); n != 0 {
+			if n := r.JDCalls(); n != 0 {
 				t.Fatalf("JD Cloud was called %d times for an invalid request", n)
 			}
-			if len(r.pub.all()) != 1 {
-				t.Fatalf("published %d outcomes, want 1", len(r.pub.all()))
+			if len(r.Pub.All()) != 1 {
+				t.Fatalf("published %d outcomes, want 1", len(r.Pub.All()))
 			}
 			if len(answer) > 8<<10 {
 				t.Fatalf("outcome of %d bytes echoes too much of the input", len(answer))

@@ -8,19 +8,6 @@ import (
 	resizer "github.com/jdcloud-vm-resizer/resizer"
 )
 
-// ops lists the simulator's operations in the order they were called,
-// dropping repeated describeInstance polls.
-func (r *rig) ops() []string {
-	var out []string
-	for _, q := range r.sim.Requests() {
-		if len(out) > 0 && q.Op == "describeInstance" && out[len(out)-1] == "describeInstance" {
-			continue
-		}
-		out = append(out, q.Op)
-	}
-	return out
-}
-
 func indexOf(ops []string, op string) int {
 	for i, o := range ops {
 		if o == op {
@@ -32,10 +19,10 @@ func indexOf(ops []string, op string) int {
 
 func TestStopResizeStart(t *testing.T) {
 	r := newRig(t, allowAll(), withTransition(20*time.Millisecond))
-	out := r.handle(t, request(resize("i-running01", "g.n2.large", "stopIfRunning", true)))
+	out := r.Handle(t, request(resize("i-running01", "g.n2.large", "stopIfRunning", true)))
 	want{outcome: "succeeded", changed: true, resizeCalls: 1}.check(t, r, out)
 
-	ops := r.ops()
+	ops := r.Ops()
 	stop, rsz, start := indexOf(ops, "stopInstance"), indexOf(ops, "resizeInstance"), indexOf(ops, "startInstance")
 	if !(stop > 0 && stop < rsz && rsz < start) {
 		t.Fatalf("call order %v: want stop, then resize, then start", ops)
@@ -43,7 +30,7 @@ func TestStopResizeStart(t *testing.T) {
 	if ops[stop+1] != "describeInstance" || ops[rsz+1] != "describeInstance" || ops[len(ops)-1] != "describeInstance" {
 		t.Fatalf("call order %v: want a wait (describeInstance) after stop, resize and start", ops)
 	}
-	inst, _ := r.sim.Instance("cn-north-1", "i-running01")
+	inst, _ := r.Sim.Instance("cn-north-1", "i-running01")
 	if inst.Status != resizer.StatusRunning || inst.InstanceType != "g.n2.large" {
 		t.Fatalf("instance is %s %s, want running g.n2.large", inst.Status, inst.InstanceType)
 	}
@@ -59,16 +46,16 @@ func TestStopResizeStart(t *testing.T) {
 
 func TestStopResizeStartRestartsAfterFailedResize(t *testing.T) {
 	r := newRig(t, allowAll(), withTransition(10*time.Millisecond))
-	r.sim.Fail("resizeInstance", 400, 1)
-	out := r.handle(t, request(resize("i-running01", "g.n2.large", "stopIfRunning", true)))
+	r.Sim.Fail("resizeInstance", 400, 1)
+	out := r.Handle(t, request(resize("i-running01", "g.n2.large", "stopIfRunning", true)))
 	want{outcome: "failed", code: resizer.CodeAPIError, resizeCalls: 1}.check(t, r, out)
 
-	ops := r.ops()
+	ops := r.Ops()
 	if indexOf(ops, "startInstance") < indexOf(ops, "resizeInstance") {
 		t.Fatalf("call order %v: want startInstance after the failed resize", ops)
 	}
 	waitStatus(t, r, "i-running01", resizer.StatusRunning)
-	inst, _ := r.sim.Instance("cn-north-1", "i-running01")
+	inst, _ := r.Sim.Instance("cn-north-1", "i-running01")
 	if inst.InstanceType != "g.n2.medium" {
 		t.Fatalf("type = %s, want the original g.n2.medium", inst.InstanceType)
 	}
@@ -81,25 +68,25 @@ func TestStopResizeStartTimeoutStillRestarts(t *testing.T) {
 	// Each transition takes 300 ms; the work must end 1 s before a 1.5 s
 	// deadline, so the resize cannot finish in time.
 	r := newRig(t, allowAll(), withTransition(300*time.Millisecond))
-	r.handler.PublishMargin = time.Second
+	r.Rebuild(func(o *resizer.Options) { o.PublishMargin = time.Second })
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
-	out := r.handler.Handle(ctx, request(resize("i-running01", "g.n2.large", "stopIfRunning", true)))
-	if out.Err == nil || out.Err.Code != resizer.CodeTimeout || !out.Retryable() {
-		t.Fatalf("want a retryable timeout, got %+v", out.Err)
+	out := r.Handler.Handle(ctx, request(resize("i-running01", "g.n2.large", "stopIfRunning", true)))
+	if out.Err() == nil || out.Err().Code != resizer.CodeTimeout || !out.Retryable() {
+		t.Fatalf("want a retryable timeout, got %+v", out.Err())
 	}
-	if indexOf(r.ops(), "startInstance") < 0 || !out.Data.Restarted {
-		t.Fatalf("the instance was not started again: ops %v restarted=%t", r.ops(), out.Data.Restarted)
+	if indexOf(r.Ops(), "startInstance") < 0 || !out.Data.Restarted {
+		t.Fatalf("the instance was not started again: ops %v restarted=%t", r.Ops(), out.Data.Restarted)
 	}
 	waitStatus(t, r, "i-running01", resizer.StatusRunning)
 }
 
 func TestAlreadyStoppedInstanceStaysStopped(t *testing.T) {
 	r := newRig(t, allowAll(), withTransition(10*time.Millisecond))
-	out := r.handle(t, request(resize("i-stopped03", "g.n2.large", "stopIfRunning", true)))
+	out := r.Handle(t, request(resize("i-stopped03", "g.n2.large", "stopIfRunning", true)))
 	want{outcome: "succeeded", changed: true, resizeCalls: 1}.check(t, r, out)
-	if r.sim.Calls("startInstance") != 0 || r.sim.Calls("stopInstance") != 0 {
-		t.Fatalf("ops %v: an instance that was stopped must stay stopped", r.ops())
+	if r.Sim.Calls("startInstance") != 0 || r.Sim.Calls("stopInstance") != 0 {
+		t.Fatalf("ops %v: an instance that was stopped must stay stopped", r.Ops())
 	}
 }
 
@@ -108,7 +95,7 @@ func waitStatus(t *testing.T, r *rig, id, status string) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		inst, _ := r.sim.Instance("cn-north-1", id)
+		inst, _ := r.Sim.Instance("cn-north-1", id)
 		if inst.Status == status {
 			return
 		}
@@ -121,15 +108,15 @@ func waitStatus(t *testing.T, r *rig, id, status string) {
 
 func TestFailedStopLeavesARunningInstanceAlone(t *testing.T) {
 	r := newRig(t, allowAll())
-	r.sim.Fail("stopInstance", 503, 3) // every attempt of the client
-	out := r.handle(t, request(resize("i-running01", "g.n2.large", "stopIfRunning", true)))
-	if out.Err == nil || out.Err.Code != resizer.CodeUnavailable || !out.Retryable() {
-		t.Fatalf("want retryable unavailable, got %+v", out.Err)
+	r.Sim.Fail("stopInstance", 503, 3) // every attempt of the client
+	out := r.Handle(t, request(resize("i-running01", "g.n2.large", "stopIfRunning", true)))
+	if out.Err() == nil || out.Err().Code != resizer.CodeUnavailable || !out.Retryable() {
+		t.Fatalf("want retryable unavailable, got %+v", out.Err())
 	}
-	if r.sim.Calls("startInstance") != 0 || r.sim.Calls("resizeInstance") != 0 || out.Data.Stopped || out.Data.Restarted {
-		t.Fatalf("ops %v stopped=%t restarted=%t: the instance never stopped, nothing to give back", r.ops(), out.Data.Stopped, out.Data.Restarted)
+	if r.Sim.Calls("startInstance") != 0 || r.Sim.Calls("resizeInstance") != 0 || out.Data.Stopped || out.Data.Restarted {
+		t.Fatalf("ops %v stopped=%t restarted=%t: the instance never stopped, nothing to give back", r.Ops(), out.Data.Stopped, out.Data.Restarted)
 	}
-	inst, _ := r.sim.Instance("cn-north-1", "i-running01")
+	inst, _ := r.Sim.Instance("cn-north-1", "i-running01")
 	if inst.Status != resizer.StatusRunning {
 		t.Fatalf("instance is %s", inst.Status)
 	}

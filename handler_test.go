@@ -1,133 +1,44 @@
 package resizer_test
 
 import (
-	"context"
 	"encoding/json"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	resizer "github.com/jdcloud-vm-resizer/resizer"
-	"github.com/jdcloud-vm-resizer/resizer/internal/backoff"
-	"github.com/jdcloud-vm-resizer/resizer/jdcloud"
-	"github.com/jdcloud-vm-resizer/resizer/jdcloud/jdcloudsim"
-	"github.com/jdcloud-vm-resizer/resizer/store"
+	"github.com/jdcloud-vm-resizer/resizer/internal/testkit"
 )
 
-// recorder is a Publisher that keeps what it was given.
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-}
+// The rig and request builders are shared with the acceptance suites.
+type rig = testkit.Rig
 
-func (r *recorder) Publish(_ context.Context, e event.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-	return nil
-}
+var (
+	newRig         = testkit.New
+	request        = testkit.Request
+	resize         = testkit.Resize
+	withPolicy     = testkit.WithPolicy
+	withSecret     = testkit.WithSecret
+	withTransition = testkit.WithTransition
+	withCooldown   = testkit.WithCooldown
+	withStore      = testkit.WithStore
+	allowAll       = testkit.AllowAll
+	structured     = testkit.Structured
+	withField      = testkit.WithField
+	without        = testkit.Without
+)
 
-func (r *recorder) all() []event.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]event.Event(nil), r.events...)
-}
+const good = testkit.Good
 
-// rig is one handler wired to a fresh simulator over loopback.
-type rig struct {
-	sim     *jdcloudsim.Server
-	handler *resizer.Handler
-	pub     *recorder
-}
-
-type rigOption func(*rigConfig)
-
-type rigConfig struct {
-	policy     resizer.Policy
-	secret     string
-	transition time.Duration
-	cooldown   time.Duration
-	st         resizer.Store
-}
-
-func withPolicy(p resizer.Policy) rigOption    { return func(c *rigConfig) { c.policy = p } }
-func withSecret(s string) rigOption            { return func(c *rigConfig) { c.secret = s } }
-func withTransition(d time.Duration) rigOption { return func(c *rigConfig) { c.transition = d } }
-func withCooldown(d time.Duration) rigOption   { return func(c *rigConfig) { c.cooldown = d } }
-func withStore(s resizer.Store) rigOption      { return func(c *rigConfig) { c.st = s } }
-func allowAll() rigOption                      { return withPolicy(resizer.Policy{AllowForce: true, AllowStop: true}) }
-func fastRetry() backoff.Policy {
-	return backoff.Policy{Attempts: 3, Base: time.Millisecond, Max: 2 * time.Millisecond}
-}
-func demoCreds(secret string) jdcloud.StaticCredentials {
-	return jdcloud.StaticCredentials{AccessKey: jdcloudsim.DemoAccessKey, SecretKey: secret}
-}
-
-func newRig(t *testing.T, opts ...rigOption) *rig {
+// decoded is the outcome event as a sink reads it.
+func decoded(t *testing.T, out resizer.Outcome) event.Event {
 	t.Helper()
-	cfg := rigConfig{secret: jdcloudsim.DemoSecretKey}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	sim, err := jdcloudsim.Start(jdcloudsim.Options{Transition: cfg.transition})
+	e, err := out.Event.Decode()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the outcome event does not decode: %v\n%s", err, out.Event.JSON)
 	}
-	t.Cleanup(sim.Close)
-	client, err := jdcloud.New(jdcloud.Options{Endpoint: sim.URL(), Credentials: demoCreds(cfg.secret), Retry: fastRetry()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.st == nil {
-		cfg.st = store.NewMemory(1000)
-	}
-	pub := &recorder{}
-	h := &resizer.Handler{
-		Compute: client, Publisher: pub, Store: cfg.st, Policy: cfg.policy,
-		Source: "test-resizer", Cooldown: cfg.cooldown,
-		PublishMargin: 200 * time.Millisecond, PollInterval: 5 * time.Millisecond, PollMax: 20 * time.Millisecond,
-		InProgressWait: 100 * time.Millisecond,
-	}
-	return &rig{sim: sim, handler: h, pub: pub}
-}
-
-var seq int
-
-// request builds a structured request event with the given data fields.
-func request(data map[string]any) event.Event {
-	seq++
-	e := event.New()
-	e.SetID("req-" + time.Now().Format("150405.000000") + "-" + strings.Repeat("x", seq%3) + string(rune('a'+seq%26)))
-	e.SetSource("alertmanager/prod")
-	e.SetType(resizer.TypeRequested)
-	_ = e.SetData(event.ApplicationJSON, data)
 	return e
 }
-
-func resize(instance, target string, extra ...any) map[string]any {
-	d := map[string]any{"regionId": "cn-north-1", "instanceId": instance, "instanceType": target}
-	for i := 0; i+1 < len(extra); i += 2 {
-		d[extra[i].(string)] = extra[i+1]
-	}
-	return d
-}
-
-func (r *rig) handle(t *testing.T, e event.Event) resizer.Outcome {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return r.handler.Handle(ctx, e)
-}
-
-// stateChanging counts the calls that change an instance.
-func (r *rig) stateChanging() int {
-	return r.sim.Calls("resizeInstance") + r.sim.Calls("stopInstance") + r.sim.Calls("startInstance")
-}
-
-func (r *rig) jdCalls() int { return len(r.sim.Requests()) }
 
 type want struct {
 	outcome     string // succeeded or failed
@@ -144,16 +55,16 @@ func (w want) check(t *testing.T, r *rig, out resizer.Outcome) {
 	if w.outcome == "failed" {
 		wantType = resizer.TypeFailed
 	}
-	if out.Event.Type() != wantType {
-		t.Fatalf("outcome type = %s, want %s (data %s)", out.Event.Type(), wantType, out.Event.Data())
+	if out.Event.Type != wantType {
+		t.Fatalf("outcome type = %s, want %s (data %s)", out.Event.Type, wantType, decoded(t, out).Data())
 	}
 	var data resizer.OutcomeData
-	if err := json.Unmarshal(out.Event.Data(), &data); err != nil {
+	if err := json.Unmarshal(decoded(t, out).Data(), &data); err != nil {
 		t.Fatalf("outcome data does not parse: %v", err)
 	}
 	if w.outcome == "failed" {
 		if data.Error == nil {
-			t.Fatalf("failed outcome without error member: %s", out.Event.Data())
+			t.Fatalf("failed outcome without error member: %s", decoded(t, out).Data())
 		}
 		if data.Error.Code != w.code || data.Error.Reason != w.reason || data.Error.Retryable != w.retryable {
 			t.Fatalf("error = %+v, want code %s reason %q retryable %t", *data.Error, w.code, w.reason, w.retryable)
@@ -167,17 +78,17 @@ func (w want) check(t *testing.T, r *rig, out resizer.Outcome) {
 	if data.Changed != w.changed {
 		t.Fatalf("changed = %t, want %t", data.Changed, w.changed)
 	}
-	if got := r.sim.Calls("resizeInstance"); got != w.resizeCalls {
+	if got := r.Sim.Calls("resizeInstance"); got != w.resizeCalls {
 		t.Fatalf("resizeInstance calls = %d, want %d", got, w.resizeCalls)
 	}
 	if (data.JDCloudRequestID != "") != (w.resizeCalls > 0 && w.outcome == "succeeded") {
 		t.Fatalf("jdcloudRequestId = %q with %d resize calls", data.JDCloudRequestID, w.resizeCalls)
 	}
-	if len(r.pub.all()) == 0 || r.pub.all()[len(r.pub.all())-1].ID() != out.Event.ID() {
+	if len(r.Pub.All()) == 0 || r.Pub.All()[len(r.Pub.All())-1].ID() != out.Event.ID {
 		t.Fatalf("the outcome event was not published")
 	}
-	if out.Event.Source() != "test-resizer" {
-		t.Fatalf("outcome source = %q", out.Event.Source())
+	if out.Event.Source != "test-resizer" {
+		t.Fatalf("outcome source = %q", out.Event.Source)
 	}
 }
 
@@ -195,7 +106,7 @@ func TestHandlerBehaviours(t *testing.T) {
 
 	rows := []struct {
 		name  string
-		opts  []rigOption
+		opts  []testkit.Option
 		setup func(*rig)
 		data  map[string]any
 		want  want
@@ -203,7 +114,7 @@ func TestHandlerBehaviours(t *testing.T) {
 	}{
 		{name: "stopped instance is resized", data: resize("i-stopped01", "g.n2.large"), want: ok(true, 1),
 			check: func(t *testing.T, r *rig, _ resizer.Outcome) {
-				for _, q := range r.sim.Requests() {
+				for _, q := range r.Sim.Requests() {
 					if q.Op == "resizeInstance" {
 						if q.Path != "/v1/regions/cn-north-1/instances/i-stopped01:resizeInstance" || string(q.Body) != `{"instanceType":"g.n2.large"}` || !q.SignatureValid {
 							t.Fatalf("resize request %s %s signed=%t", q.Path, q.Body, q.SignatureValid)
@@ -219,18 +130,18 @@ func TestHandlerBehaviours(t *testing.T) {
 		{name: "already at the target type even while running", data: resize("i-running01", "g.n2.medium"), want: ok(false, 0)},
 		{name: "dry run runs every check and changes nothing", data: resize("i-stopped02", "g.n2.large", "dryRun", true), want: ok(false, 0),
 			check: func(t *testing.T, r *rig, out resizer.Outcome) {
-				if !out.Data.DryRun || r.stateChanging() != 0 {
-					t.Fatalf("dryRun=%t state-changing calls=%d", out.Data.DryRun, r.stateChanging())
+				if !out.Data.DryRun || r.StateChanging() != 0 {
+					t.Fatalf("dryRun=%t state-changing calls=%d", out.Data.DryRun, r.StateChanging())
 				}
 				for _, op := range []string{"describeInstance", "describeInstanceTypes", "describeImageConstraints"} {
-					if r.sim.Calls(op) != 1 {
-						t.Fatalf("%s calls = %d, want 1", op, r.sim.Calls(op))
+					if r.Sim.Calls(op) != 1 {
+						t.Fatalf("%s calls = %d, want 1", op, r.Sim.Calls(op))
 					}
 				}
 			}},
 		{name: "dry run still refuses what JD would refuse", data: resize("i-running01", "g.n2.large", "dryRun", true), want: precond(resizer.ReasonInstanceNotStopped)},
 		{name: "running instance is refused", data: resize("i-running01", "g.n2.large"), want: precond(resizer.ReasonInstanceNotStopped)},
-		{name: "transitional status is refused", setup: func(r *rig) { r.sim.SetStatus("cn-north-1", "i-stopped01", "starting") },
+		{name: "transitional status is refused", setup: func(r *rig) { r.Sim.SetStatus("cn-north-1", "i-stopped01", "starting") },
 			data: resize("i-stopped01", "g.n2.large"), want: precond(resizer.ReasonInstanceNotStopped)},
 		{name: "stale alert: current type differs from fromInstanceType", data: resize("i-stopped01", "g.n2.large", "fromInstanceType", "g.n1.medium"), want: precond(resizer.ReasonUnexpectedCurrentType)},
 		{name: "2016 cloud system disk cannot change between gen 1 and 2", data: resize("i-disk2016", "g.n2.large"), want: precond(resizer.ReasonGenerationChangeNotAllowed)},
@@ -246,36 +157,36 @@ func TestHandlerBehaviours(t *testing.T) {
 		{name: "target type out of stock in the instance's az", data: resize("i-stopped01", "g.n2.xlarge"), want: precond(resizer.ReasonInstanceTypeUnavailable)},
 		{name: "target type unknown in the region", data: resize("i-stopped01", "g.n9.huge"), want: precond(resizer.ReasonInstanceTypeUnavailable)},
 		{name: "local data disk without force", data: resize("i-localdata01", "g.n2.large"), want: precond(resizer.ReasonLocalDataDiskRequiresForce)},
-		{name: "local data disk with force when allowed", opts: []rigOption{allowAll()}, data: resize("i-localdata01", "g.n2.large", "force", true), want: ok(true, 1)},
+		{name: "local data disk with force when allowed", opts: []testkit.Option{allowAll()}, data: resize("i-localdata01", "g.n2.large", "force", true), want: ok(true, 1)},
 		{name: "force refused by default", data: resize("i-localdata01", "g.n2.large", "force", true), want: denied(resizer.ReasonForceNotAllowed)},
 		{name: "stopIfRunning refused by default", data: resize("i-running01", "g.n2.large", "stopIfRunning", true), want: denied(resizer.ReasonStopNotAllowed)},
-		{name: "type outside ALLOWED_INSTANCE_TYPES", opts: []rigOption{withPolicy(resizer.Policy{AllowedInstanceTypes: []string{"c.n2.*", "g.n3.*"}})},
+		{name: "type outside ALLOWED_INSTANCE_TYPES", opts: []testkit.Option{withPolicy(resizer.Policy{AllowedInstanceTypes: []string{"c.n2.*", "g.n3.*"}})},
 			data: resize("i-stopped01", "g.n2.large"), want: denied(resizer.ReasonTypeNotAllowed)},
-		{name: "type inside ALLOWED_INSTANCE_TYPES", opts: []rigOption{withPolicy(resizer.Policy{AllowedInstanceTypes: []string{"c.n2.*", "g.n3.*"}})},
+		{name: "type inside ALLOWED_INSTANCE_TYPES", opts: []testkit.Option{withPolicy(resizer.Policy{AllowedInstanceTypes: []string{"c.n2.*", "g.n3.*"}})},
 			data: resize("i-stopped01", "g.n3.large"), want: ok(true, 1)},
-		{name: "source outside ALLOWED_SOURCES", opts: []rigOption{withPolicy(resizer.Policy{AllowedSources: []string{"ticketing/"}})},
+		{name: "source outside ALLOWED_SOURCES", opts: []testkit.Option{withPolicy(resizer.Policy{AllowedSources: []string{"ticketing/"}})},
 			data: resize("i-stopped01", "g.n2.large"), want: denied(resizer.ReasonSourceNotAllowed)},
 		{name: "unknown instance is not_found", data: resize("i-missing01", "g.n2.large"), want: failed(resizer.CodeNotFound, "")},
 		{name: "unknown region is not_found", data: map[string]any{"regionId": "cn-nowhere-9", "instanceId": "i-stopped01", "instanceType": "g.n2.large"}, want: failed(resizer.CodeNotFound, "")},
-		{name: "wrong secret key is auth_failed", opts: []rigOption{withSecret("not-the-secret")}, data: resize("i-stopped01", "g.n2.large"), want: failed(resizer.CodeAuthFailed, "")},
-		{name: "503 then success is retried", setup: func(r *rig) { r.sim.Fail("resizeInstance", 503, 1) },
+		{name: "wrong secret key is auth_failed", opts: []testkit.Option{withSecret("not-the-secret")}, data: resize("i-stopped01", "g.n2.large"), want: failed(resizer.CodeAuthFailed, "")},
+		{name: "503 then success is retried", setup: func(r *rig) { r.Sim.Fail("resizeInstance", 503, 1) },
 			data: resize("i-stopped01", "g.n2.large"), want: ok(true, 2)},
-		{name: "persistent 503 is unavailable and retryable", setup: func(r *rig) { r.sim.Fail("resizeInstance", 503, 100) },
+		{name: "persistent 503 is unavailable and retryable", setup: func(r *rig) { r.Sim.Fail("resizeInstance", 503, 100) },
 			data: resize("i-stopped01", "g.n2.large"), want: want{outcome: "failed", code: resizer.CodeUnavailable, retryable: true, resizeCalls: 3}},
-		{name: "503 on describe is retried", setup: func(r *rig) { r.sim.Fail("describeInstance", 503, 2) },
+		{name: "503 on describe is retried", setup: func(r *rig) { r.Sim.Fail("describeInstance", 503, 2) },
 			data: resize("i-stopped01", "g.n2.large"), want: ok(true, 1)},
-		{name: "other JD 4xx is api_error with JD's status", setup: func(r *rig) { r.sim.Fail("resizeInstance", 400, 1) },
+		{name: "other JD 4xx is api_error with JD's status", setup: func(r *rig) { r.Sim.Fail("resizeInstance", 400, 1) },
 			data: resize("i-stopped01", "g.n2.large"), want: want{outcome: "failed", code: resizer.CodeAPIError, resizeCalls: 1},
 			check: func(t *testing.T, _ *rig, out resizer.Outcome) {
 				if out.Data.Error.Status != 400 {
 					t.Fatalf("error.status = %d, want 400", out.Data.Error.Status)
 				}
 			}},
-		{name: "stopped instance with stopIfRunning is resized and left stopped", opts: []rigOption{allowAll()},
+		{name: "stopped instance with stopIfRunning is resized and left stopped", opts: []testkit.Option{allowAll()},
 			data: resize("i-stopped01", "g.n2.large", "stopIfRunning", true), want: ok(true, 1),
 			check: func(t *testing.T, r *rig, out resizer.Outcome) {
-				inst, _ := r.sim.Instance("cn-north-1", "i-stopped01")
-				if r.sim.Calls("stopInstance")+r.sim.Calls("startInstance") != 0 || out.Data.Stopped || out.Data.Restarted {
+				inst, _ := r.Sim.Instance("cn-north-1", "i-stopped01")
+				if r.Sim.Calls("stopInstance")+r.Sim.Calls("startInstance") != 0 || out.Data.Stopped || out.Data.Restarted {
 					t.Fatalf("stop/start calls on an already stopped instance; status %s", inst.Status)
 				}
 			}},
@@ -286,10 +197,10 @@ func TestHandlerBehaviours(t *testing.T) {
 			if row.setup != nil {
 				row.setup(r)
 			}
-			out := r.handle(t, request(row.data))
+			out := r.Handle(t, request(row.data))
 			row.want.check(t, r, out)
-			if row.want.outcome == "failed" && !row.want.retryable && row.want.code != resizer.CodeAPIError && r.stateChanging() != 0 {
-				t.Fatalf("a refused request made %d state-changing calls", r.stateChanging())
+			if row.want.outcome == "failed" && !row.want.retryable && row.want.code != resizer.CodeAPIError && r.StateChanging() != 0 {
+				t.Fatalf("a refused request made %d state-changing calls", r.StateChanging())
 			}
 			if row.check != nil {
 				row.check(t, r, out)
@@ -303,18 +214,18 @@ func TestHandlerBehaviours(t *testing.T) {
 // resizing). The handler looks again and reports what happened: a resize.
 func TestResizeAcceptedButAnsweredWithAnErrorIsRecognised(t *testing.T) {
 	r := newRig(t)
-	r.sim.FailAfterApply("resizeInstance", 503, 1)
-	out := r.handle(t, request(resize("i-stopped01", "g.n2.large")))
-	if out.Err != nil || !out.Data.Changed {
-		t.Fatalf("want succeeded with changed=true, got %+v", out.Err)
+	r.Sim.FailAfterApply("resizeInstance", 503, 1)
+	out := r.Handle(t, request(resize("i-stopped01", "g.n2.large")))
+	if out.Err() != nil || !out.Data.Changed {
+		t.Fatalf("want succeeded with changed=true, got %+v", out.Err())
 	}
-	if n := r.sim.Calls("resizeInstance"); n != 2 {
+	if n := r.Sim.Calls("resizeInstance"); n != 2 {
 		t.Fatalf("resizeInstance calls = %d, want 2 (the accepted one and the refused retry)", n)
 	}
 	// A resize JD refused outright is not mistaken for one that happened.
 	r2 := newRig(t)
-	r2.sim.Fail("resizeInstance", 503, 3)
-	if out := r2.handle(t, request(resize("i-stopped01", "g.n2.large"))); out.Err == nil || out.Err.Code != resizer.CodeUnavailable {
-		t.Fatalf("want unavailable for a resize that never took effect, got %+v", out.Err)
+	r2.Sim.Fail("resizeInstance", 503, 3)
+	if out := r2.Handle(t, request(resize("i-stopped01", "g.n2.large"))); out.Err() == nil || out.Err().Code != resizer.CodeUnavailable {
+		t.Fatalf("want unavailable for a resize that never took effect, got %+v", out.Err())
 	}
 }

@@ -2,70 +2,237 @@ package resizer
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
-// maxEchoBytes bounds request attributes echoed into an outcome: a request
-// that failed validation may carry megabytes in its id.
-const maxEchoBytes = 256
+// RequestRef names the request an outcome answers.
+type RequestRef struct {
+	ID     string `json:"id"`
+	Source string `json:"source"`
+	Type   string `json:"type"`
+}
 
-// newOutcomeEvent builds the outcome CloudEvent (CONTRACT §3): fresh id,
-// source RESULT_SOURCE, subject the instance id (only once validated),
-// traceparent copied.
-func (h *Handler) newOutcomeEvent(data *OutcomeData, err *Error, subject, traceparent string) (event.Event, error) {
-	if err != nil {
-		data.Error = &ErrorData{Code: err.Code, Reason: err.Reason, Message: err.Message, Status: err.Status, Retryable: err.Retryable()}
-	}
+// ErrorData is the error member of a failed outcome's data.
+type ErrorData struct {
+	Code      Code   `json:"code"`
+	Reason    string `json:"reason,omitempty"`
+	Message   string `json:"message"`
+	Status    int    `json:"status,omitempty"`
+	Retryable bool   `json:"retryable"`
+}
+
+// OutcomeData is the data of an outcome event (docs/contract.md §3).
+type OutcomeData struct {
+	Request              RequestRef `json:"request"`
+	RegionID             string     `json:"regionId,omitempty"`
+	InstanceID           string     `json:"instanceId,omitempty"`
+	InstanceType         string     `json:"instanceType,omitempty"`
+	PreviousInstanceType string     `json:"previousInstanceType,omitempty"`
+	Changed              bool       `json:"changed"`
+	DryRun               bool       `json:"dryRun"`
+	JDCloudRequestID     string     `json:"jdcloudRequestId,omitempty"`
+	Reason               string     `json:"reason,omitempty"`
+	RequestedBy          string     `json:"requestedBy,omitempty"`
+	// Stopped and Restarted tell what stopIfRunning did to the instance.
+	Stopped   bool `json:"stopped,omitempty"`
+	Restarted bool `json:"restarted,omitempty"`
+	// Timings holds milliseconds per phase (stop, resize, start, total).
+	Timings map[string]int64 `json:"timings,omitempty"`
+	Error   *ErrorData       `json:"error,omitempty"`
+}
+
+// OutcomeEvent is an outcome CloudEvent encoded once: the attributes a sink
+// routes on, and the structured-mode JSON that the log, the store, every
+// sink and the trigger's answer all carry as they are.
+type OutcomeEvent struct {
+	ID, Type, Source, Subject string
+	Time                      time.Time
+	JSON                      []byte
+}
+
+// Decode parses the event back, for whoever needs the sdk's view of it.
+func (e OutcomeEvent) Decode() (event.Event, error) {
+	var ev event.Event
+	err := json.Unmarshal(e.JSON, &ev)
+	return ev, err
+}
+
+// Outcome is the result of one delivery.
+type Outcome struct {
+	// Data is what happened; Data.Error is set exactly when the request failed.
+	Data OutcomeData
+	// Event is the outcome event that was (or was attempted to be) published.
+	Event OutcomeEvent
+	// Replay marks an outcome republished from the ledger: the request had
+	// already run.
+	Replay bool
+	// PublishErr is set when a sink still failed after retries (or the
+	// event could not be encoded): the delivery must be answered as
+	// retryable so the sender tries again.
+	PublishErr error
+}
+
+// Err is the request's failure, nil when it succeeded.
+func (o *Outcome) Err() *ErrorData { return o.Data.Error }
+
+// Succeeded reports whether the request itself succeeded.
+func (o *Outcome) Succeeded() bool { return o.Data.Error == nil }
+
+// Retryable reports whether the delivery should be retried by its sender:
+// a retryable failure, or an outcome that did not reach every sink.
+func (o *Outcome) Retryable() bool {
+	return o.PublishErr != nil || (o.Data.Error != nil && o.Data.Error.Retryable)
+}
+
+// EventAttributes are the outcome event's attributes other than its type,
+// which follows from the data.
+type EventAttributes struct {
+	ID, Source, Subject, TraceParent string
+	Time                             time.Time
+}
+
+// EncodeOutcome builds the outcome event of data (docs/contract.md §3) and
+// encodes it, once, in structured mode.
+func EncodeOutcome(a EventAttributes, data OutcomeData) (Outcome, error) {
+	out := Outcome{Data: data}
 	e := event.New()
-	e.SetID(h.newID())
-	e.SetSource(h.source())
-	e.SetTime(h.now().UTC())
+	e.SetID(a.ID)
+	e.SetSource(a.Source)
+	e.SetTime(a.Time.UTC())
+	e.SetType(outcomeType(&data))
+	if a.Subject != "" {
+		e.SetSubject(a.Subject)
+	}
+	if a.TraceParent != "" {
+		e.SetExtension("traceparent", a.TraceParent)
+	}
+	out.Event = OutcomeEvent{ID: e.ID(), Type: e.Type(), Source: e.Source(), Subject: e.Subject(), Time: e.Time()}
+	if err := e.SetData(event.ApplicationJSON, data); err != nil {
+		return out, err
+	}
+	raw, err := json.Marshal(e)
 	if err != nil {
-		e.SetType(TypeFailed)
-	} else {
-		e.SetType(TypeSucceeded)
+		return out, err
 	}
-	if subject != "" {
-		e.SetSubject(subject)
-	}
-	if traceparent != "" {
-		e.SetExtension("traceparent", traceparent)
-	}
-	if encErr := e.SetData(event.ApplicationJSON, data); encErr != nil {
-		return e, encErr
-	}
-	return e, nil
+	out.Event.JSON = raw
+	return out, nil
 }
 
-// outcomeFromStored rebuilds an Outcome from a stored outcome event, for a
+func outcomeType(d *OutcomeData) string {
+	if d.Error != nil {
+		return TypeFailed
+	}
+	return TypeSucceeded
+}
+
+// errorData is an error as the outcome carries it.
+func errorData(e *Error) *ErrorData {
+	return &ErrorData{Code: e.Code, Reason: e.Reason, Message: e.Message, Status: e.Status, Retryable: e.Retryable()}
+}
+
+// decodeStored rebuilds an Outcome from a stored outcome event, for a
 // redelivery that republishes instead of running again.
-func outcomeFromStored(raw []byte) (Outcome, error) {
-	var o Outcome
-	if err := json.Unmarshal(raw, &o.Event); err != nil {
-		return o, err
+func decodeStored(raw []byte) (Outcome, error) {
+	var w struct {
+		ID      string      `json:"id"`
+		Type    string      `json:"type"`
+		Source  string      `json:"source"`
+		Subject string      `json:"subject"`
+		Time    time.Time   `json:"time"`
+		Data    OutcomeData `json:"data"`
 	}
-	if err := json.Unmarshal(o.Event.Data(), &o.Data); err != nil {
-		return o, err
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return Outcome{}, err
 	}
-	if d := o.Data.Error; d != nil {
-		o.Err = &Error{Code: d.Code, Reason: d.Reason, Message: d.Message, Status: d.Status}
+	if w.ID == "" || w.Type == "" {
+		return Outcome{}, errors.New("stored outcome has no id or type")
 	}
-	return o, nil
+	return Outcome{
+		Data:   w.Data,
+		Event:  OutcomeEvent{ID: w.ID, Type: w.Type, Source: w.Source, Subject: w.Subject, Time: w.Time, JSON: raw},
+		Replay: true,
+	}, nil
 }
 
-// clip shortens an untrusted string to at most n bytes of valid UTF-8.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
+// report is what the pipeline learned about one delivery, for its outcome.
+type report struct {
+	req     *Request // nil when the event was not a valid request
+	plan    *Plan    // nil when the instance was not described
+	applied Applied
+	err     *Error
 }
 
-func ms(d time.Duration) int64 { return d.Milliseconds() }
+// outcomes is the one place an outcome is built and announced: built and
+// encoded once, then published, logged and observed once per delivery.
+type outcomes struct {
+	source    string
+	now       func() time.Time
+	newID     func() string
+	publisher Publisher
+	observer  Observer
+}
+
+// build turns a report into the delivery's outcome.
+func (b outcomes) build(d *delivery, r report) Outcome {
+	data := OutcomeData{Request: d.ref}
+	if q := r.req; q != nil {
+		data.RegionID, data.InstanceID, data.InstanceType = q.RegionID, q.InstanceID, q.InstanceType
+		data.DryRun, data.Reason, data.RequestedBy = q.DryRun, q.Reason, q.RequestedBy
+	}
+	if p := r.plan; p != nil {
+		data.PreviousInstanceType, data.InstanceType = p.Instance.InstanceType, p.Target
+	}
+	a := r.applied
+	data.Changed, data.JDCloudRequestID, data.Stopped, data.Restarted, data.Timings = a.Changed, a.RequestID, a.Stopped, a.Restarted, a.Timings
+	if r.err != nil {
+		data.Error = errorData(r.err)
+	}
+	out, err := EncodeOutcome(EventAttributes{
+		ID: b.newID(), Source: b.source, Subject: d.subject, TraceParent: d.traceparent, Time: b.now(),
+	}, data)
+	if err != nil {
+		d.log.Error("could not encode the outcome event", zap.Error(err))
+		out.PublishErr = fmt.Errorf("the outcome event could not be encoded: %w", err)
+	}
+	return out
+}
+
+// announce publishes the outcome to every sink, writes it to the log (the
+// outcome of last resort: the line carries the whole event) and tells the
+// observer.
+func (b outcomes) announce(d *delivery, out Outcome) Outcome {
+	if out.Event.JSON != nil {
+		out.PublishErr = b.publisher.Publish(d.ctx, out.Event)
+	}
+	fields := []zap.Field{
+		zap.String("outcome", out.Event.Type),
+		zap.String("outcomeId", out.Event.ID),
+		zap.Bool("changed", out.Data.Changed),
+		zap.Bool("retryable", out.Retryable()),
+		zap.Bool("replay", out.Replay),
+		zap.Any("outcomeEvent", json.RawMessage(out.Event.JSON)),
+	}
+	level, msg := zapcore.InfoLevel, "resize succeeded"
+	if e := out.Err(); e != nil {
+		fields = append(fields, zap.String("code", string(e.Code)), zap.String("reason", e.Reason), zap.String("error", e.Message))
+		level, msg = zapcore.WarnLevel, "resize failed"
+	}
+	if out.PublishErr != nil {
+		fields = append(fields, zap.NamedError("publishError", out.PublishErr))
+		level, msg = zapcore.ErrorLevel, msg+"; outcome not delivered to every sink, the delivery will be retried"
+	}
+	d.log.Log(level, msg, fields...)
+	b.observer.Observe(Observation{
+		Outcome:     &out,
+		Duration:    b.now().Sub(d.started),
+		JDCalls:     d.tally.Calls(),
+		JDThrottled: d.tally.Throttled(),
+	})
+	return out
+}

@@ -6,15 +6,21 @@ import (
 	"strings"
 )
 
-// Policy holds the operator's guardrails (CONTRACT §2). It is checked before
-// any JD Cloud call; the zero Policy allows any type and source and refuses
-// force and stopIfRunning, which is the safe default.
+// Policy holds the operator's guardrails (README "Safety"). The zero Policy
+// allows any type and source and refuses force and stopIfRunning, which is
+// the safe default. It is a RequestGuard (source, force, stop, and the type
+// a request names) and a PlanGuard (the type a request resolved to).
 type Policy struct {
 	AllowedInstanceTypes []string // globs; empty allows any
 	AllowedSources       []string // prefixes; empty allows any
 	AllowForce           bool
 	AllowStop            bool
 }
+
+var (
+	_ RequestGuard = Policy{}
+	_ PlanGuard    = Policy{}
+)
 
 // ParsePolicyList splits a comma-separated setting, dropping blanks.
 func ParsePolicyList(s string) []string {
@@ -38,15 +44,14 @@ func (p Policy) Validate() error {
 	return nil
 }
 
-// Check returns policy_denied with its reason, or nil.
-func (p Policy) Check(r Request) *Error {
+// CheckRequest refuses with policy_denied and its reason, or returns nil.
+func (p Policy) CheckRequest(r Request) *Error {
 	if len(p.AllowedSources) > 0 && !hasAnyPrefix(r.Source, p.AllowedSources) {
 		return Errorf(CodePolicyDenied, ReasonSourceNotAllowed,
 			"source %s is not in ALLOWED_SOURCES", Quote(r.Source))
 	}
-	if len(p.AllowedInstanceTypes) > 0 && !matchesAny(r.InstanceType, p.AllowedInstanceTypes) {
-		return Errorf(CodePolicyDenied, ReasonTypeNotAllowed,
-			"instance type %s is not allowed by ALLOWED_INSTANCE_TYPES (%s)", r.InstanceType, strings.Join(p.AllowedInstanceTypes, ","))
+	if err := p.checkType(r.InstanceType); err != nil {
+		return err
 	}
 	if r.Force && !p.AllowForce {
 		return Errorf(CodePolicyDenied, ReasonForceNotAllowed,
@@ -57,6 +62,22 @@ func (p Policy) Check(r Request) *Error {
 			"stopIfRunning stops the instance and is refused unless ALLOW_STOP=true")
 	}
 	return nil
+}
+
+// CheckPlan holds the resolved target to ALLOWED_INSTANCE_TYPES.
+func (p Policy) CheckPlan(pl *Plan) *Error { return p.checkType(pl.Target) }
+
+// AllowsType says whether ALLOWED_INSTANCE_TYPES lets a request resize to t.
+func (p Policy) AllowsType(t string) bool {
+	return len(p.AllowedInstanceTypes) == 0 || matchesAny(t, p.AllowedInstanceTypes)
+}
+
+func (p Policy) checkType(t string) *Error {
+	if t == "" || p.AllowsType(t) {
+		return nil
+	}
+	return Errorf(CodePolicyDenied, ReasonTypeNotAllowed,
+		"instance type %s is not allowed by ALLOWED_INSTANCE_TYPES (%s)", t, strings.Join(p.AllowedInstanceTypes, ","))
 }
 
 // String summarises the effective policy for the start-up log line.

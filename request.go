@@ -2,6 +2,8 @@ package resizer
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -13,13 +15,41 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 )
 
-// Patterns of CONTRACT §3. They are the only gate between a request and a
-// JD Cloud URL path, so they are anchored and admit no '/', '.' runs or '%'.
+// Patterns of docs/contract.md §3, the one source of these rules (the jdcloud
+// client re-checks with the Valid functions before it builds a URL). They
+// are the only gate between a request and a JD Cloud URL path, so they are
+// anchored and admit no '/', '.' runs or '%'.
 var (
 	regionPattern       = regexp.MustCompile(`^[a-z]{2}-[a-z]+-[0-9]+$`)
 	instanceIDPattern   = regexp.MustCompile(`^i-[0-9a-z]{6,32}$`)
 	instanceTypePattern = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9-]+){1,3}$`)
 )
+
+// Request is a validated resize request: the data of a
+// com.jdcloud.vm.resize.requested event plus the event's identity.
+type Request struct {
+	// Identity of the request event: source + id identify a request.
+	ID          string
+	Source      string
+	Type        string
+	TraceParent string // the traceparent extension, copied to the outcome
+
+	RegionID         string
+	InstanceID       string
+	InstanceType     string
+	FromInstanceType string
+	Force            bool
+	StopIfRunning    bool
+	DryRun           bool
+	Reason           string
+	RequestedBy      string
+}
+
+// ref names the request in its outcome.
+func (r Request) ref() RequestRef { return RequestRef{ID: r.ID, Source: r.Source, Type: r.Type} }
+
+// instanceKey names the instance in the store's marks and holds.
+func (r Request) instanceKey() string { return r.RegionID + "/" + r.InstanceID }
 
 // Limits on request fields.
 const (
@@ -53,8 +83,8 @@ type requestData struct {
 	RequestedBy      string `json:"requestedBy,omitempty"`
 }
 
-// ParseRequest validates a request CloudEvent (attributes and data, CONTRACT
-// §3) and returns the Request. Every failure is invalid_request with a
+// ParseRequest validates a request CloudEvent (attributes and data,
+// docs/contract.md §3) and returns the Request. Every failure is invalid_request with a
 // message naming the attribute or field; attacker-controlled values appear in
 // messages only quoted and truncated.
 func ParseRequest(e event.Event) (Request, *Error) {
@@ -217,27 +247,6 @@ func invalid(format string, args ...any) *Error {
 	return &Error{Code: CodeInvalidRequest, Message: fmt.Sprintf(format, args...)}
 }
 
-// Quote renders an untrusted value for a message: quoted, control
-// characters escaped, at most 64 runes.
-func Quote(s string) string {
-	if utf8.RuneCountInString(s) > 64 {
-		s = string([]rune(s)[:64]) + "…"
-	}
-	return fmt.Sprintf("%q", s)
-}
-
-// hasControl covers C0, DEL and C1: the structured-mode decoder refuses all
-// of them, and a binary-mode header must not get in what a body cannot.
-func hasControl(s string) bool {
-	return strings.ContainsFunc(s, unicode.IsControl)
-}
-
-// hasBidiControl finds the invisible characters that reorder text (U+202E
-// and friends): in an id they make a log line or a console show another id.
-func hasBidiControl(s string) bool {
-	return strings.ContainsFunc(s, func(c rune) bool { return unicode.Is(unicode.Bidi_Control, c) })
-}
-
 // foldKey maps every rune to the smallest member of its simple case-folding
 // orbit, so that foldKey(a) == foldKey(b) exactly when strings.EqualFold(a,
 // b), the rule encoding/json applies to keys (K, k and the Kelvin sign are
@@ -253,4 +262,18 @@ func foldKey(s string) string {
 		b.WriteRune(m)
 	}
 	return b.String()
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// traceparentOf reads the W3C traceparent extension, when it is sane, for
+// the outcome to carry on.
+func traceparentOf(e event.Event) string {
+	if v, ok := e.Extensions()["traceparent"].(string); ok && len(v) <= 128 && !hasControl(v) {
+		return v
+	}
+	return ""
 }

@@ -1,54 +1,44 @@
 package resizer
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 )
 
-// Preflight is what the describe calls showed about one resize.
-type Preflight struct {
-	Instance *Instance
-	Current  *InstanceType // nil when the region does not list the current type
-	Target   *InstanceType // nil when the region does not list the target type
-	Image    *ImageConstraints
-}
-
-// CheckResize applies JD Cloud's resize rules (JDCLOUD-API.md "resizeInstance
-// rules") to what the describe calls showed, so that a request the service
+// CheckResize applies JD Cloud's resize rules (docs/jdcloud-api.md
+// "resizeInstance rules") to what the describe calls showed, so that a request the service
 // would refuse is refused here, with the contract's reason, before any
 // state-changing call. Checks run from the most fundamental (can the target
 // be had at all) to the most situational (the instance's current status), so
 // the reason given is the one an operator must fix first.
-func CheckResize(p Preflight, r Request) *Error {
-	inst, target := p.Instance, p.Target
+func CheckResize(p *Plan) *Error {
+	inst, target, r, to := p.Instance, p.TargetType, p.Request, p.Target
 	refuse := func(reason, format string, args ...any) *Error {
 		return Errorf(CodePreconditionFailed, reason, format, args...)
 	}
 	if target == nil {
-		return refuse(ReasonInstanceTypeUnavailable, "instance type %s does not exist in region %s", r.InstanceType, r.RegionID)
+		return refuse(ReasonInstanceTypeUnavailable, "instance type %s does not exist in region %s", to, r.RegionID)
 	}
 	if !target.InStock[inst.AZ] {
-		return refuse(ReasonInstanceTypeUnavailable, "instance type %s is not in stock in %s, the az of instance %s", r.InstanceType, inst.AZ, inst.InstanceID)
+		return refuse(ReasonInstanceTypeUnavailable, "instance type %s is not in stock in %s, the az of instance %s", to, inst.AZ, inst.InstanceID)
 	}
 	if inst.ChargeStatus != "normal" {
 		return refuse(ReasonInstanceInArrears, "instance %s has charge status %s; JD Cloud resizes only instances in good standing", inst.InstanceID, Quote(inst.ChargeStatus))
 	}
 	if img := p.Image; img != nil {
-		listed := slices.Contains(img.InstanceTypes, r.InstanceType)
+		listed := slices.Contains(img.InstanceTypes, to)
 		if (img.ConstraintsType == "includes" && !listed) || (img.ConstraintsType == "excludes" && listed) {
-			return refuse(ReasonImageNotSupported, "image %s of instance %s does not support instance type %s", img.ImageID, inst.InstanceID, r.InstanceType)
+			return refuse(ReasonImageNotSupported, "image %s of instance %s does not support instance type %s", img.ImageID, inst.InstanceID, to)
 		}
 	}
-	if err := checkGeneration(p, r); err != nil {
+	if err := checkGeneration(p); err != nil {
 		return err
 	}
 	if inst.NICs > target.NICLimit {
-		return refuse(ReasonNICLimitExceeded, "instance %s has %d network interfaces; %s allows %d", inst.InstanceID, inst.NICs, r.InstanceType, target.NICLimit)
+		return refuse(ReasonNICLimitExceeded, "instance %s has %d network interfaces; %s allows %d", inst.InstanceID, inst.NICs, to, target.NICLimit)
 	}
 	if n := cloudDisks(inst); n > target.CloudDiskCountLimit {
-		return refuse(ReasonDiskLimitExceeded, "instance %s has %d cloud disks attached; %s allows %d", inst.InstanceID, n, r.InstanceType, target.CloudDiskCountLimit)
+		return refuse(ReasonDiskLimitExceeded, "instance %s has %d cloud disks attached; %s allows %d", inst.InstanceID, n, to, target.CloudDiskCountLimit)
 	}
 	if hasLocalDataDisk(inst) && !r.Force {
 		return refuse(ReasonLocalDataDiskRequiresForce, "instance %s has local data disks; resizing erases them and needs force=true (and ALLOW_FORCE=true)", inst.InstanceID)
@@ -66,8 +56,8 @@ func CheckResize(p Preflight, r Request) *Error {
 // checkGeneration applies the three generation rules. When the current type's
 // generation cannot be known and a rule applies, it refuses: guessing wrong
 // would send a call JD Cloud refuses at best.
-func checkGeneration(p Preflight, r Request) *Error {
-	inst, target := p.Instance, p.Target
+func checkGeneration(p *Plan) *Error {
+	inst, target, to := p.Instance, p.TargetType, p.Target
 	var rule string
 	switch {
 	case inst.SystemDisk.Category == DiskLocal:
@@ -75,20 +65,20 @@ func checkGeneration(p Preflight, r Request) *Error {
 	case inst.AGID != "":
 		rule = fmt.Sprintf("it is in availability group %s", inst.AGID)
 	case inst.SystemDisk.Category == DiskCloud && inst.SystemDisk.CreateTime.Year() == 2016:
-		if p.Current != nil && !isGen1And2(p.Current.Generation, target.Generation) {
+		if p.CurrentType != nil && !isGen1And2(p.CurrentType.Generation, target.Generation) {
 			return nil
 		}
 		rule = "its cloud system disk was created in 2016 (no change between first and second generation)"
 	default:
 		return nil
 	}
-	if p.Current == nil {
+	if p.CurrentType == nil {
 		return Errorf(CodePreconditionFailed, ReasonGenerationChangeNotAllowed,
 			"instance %s cannot change generation because %s, and the generation of its current type %s is unknown", inst.InstanceID, rule, inst.InstanceType)
 	}
-	if p.Current.Generation != target.Generation {
+	if p.CurrentType.Generation != target.Generation {
 		return Errorf(CodePreconditionFailed, ReasonGenerationChangeNotAllowed,
-			"instance %s cannot change from generation %d (%s) to %d (%s) because %s", inst.InstanceID, p.Current.Generation, inst.InstanceType, target.Generation, r.InstanceType, rule)
+			"instance %s cannot change from generation %d (%s) to %d (%s) because %s", inst.InstanceID, p.CurrentType.Generation, inst.InstanceType, target.Generation, to, rule)
 	}
 	return nil
 }
@@ -115,9 +105,4 @@ func hasLocalDataDisk(inst *Instance) bool {
 		}
 	}
 	return false
-}
-
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }

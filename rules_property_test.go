@@ -9,6 +9,7 @@ import (
 	"pgregory.net/rapid"
 
 	resizer "github.com/jdcloud-vm-resizer/resizer"
+	"github.com/jdcloud-vm-resizer/resizer/internal/testkit"
 	"github.com/jdcloud-vm-resizer/resizer/jdcloud"
 	"github.com/jdcloud-vm-resizer/resizer/jdcloud/jdcloudsim"
 	"github.com/jdcloud-vm-resizer/resizer/store"
@@ -62,11 +63,11 @@ func TestPreflightAgreesWithJDCloud(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.Close()
-	client, err := jdcloud.New(jdcloud.Options{Endpoint: sim.URL(), Credentials: demoCreds(jdcloudsim.DemoSecretKey), Retry: fastRetry()})
+	client, err := jdcloud.New(jdcloud.Options{Endpoint: sim.URL(), Credentials: jdcloud.StaticCredentials{AccessKey: jdcloudsim.DemoAccessKey, SecretKey: jdcloudsim.DemoSecretKey}, Retry: testkit.FastRetry()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &resizer.Handler{Compute: client, Store: store.NewMemory(0), Policy: resizer.Policy{AllowForce: true}}
+	h := resizer.NewHandler(resizer.Options{Compute: client, Store: store.NewMemory(0), Policy: resizer.Policy{AllowForce: true}})
 	n := 0
 	rapid.Check(t, func(rt *rapid.T) {
 		n++
@@ -80,23 +81,23 @@ func TestPreflightAgreesWithJDCloud(t *testing.T) {
 
 		out := h.Handle(ctx, request(resize(id, target, "force", force, "dryRun", true)))
 		if inst.InstanceType == target {
-			if out.Err != nil || out.Data.Changed {
-				rt.Fatalf("already at the target type: want succeeded, unchanged; got %+v", out.Err)
+			if out.Err() != nil || out.Data.Changed {
+				rt.Fatalf("already at the target type: want succeeded, unchanged; got %+v", out.Err())
 			}
 			return
 		}
-		if out.Err != nil && out.Err.Code != resizer.CodePreconditionFailed {
-			rt.Fatalf("dry run failed with %s: %s", out.Err.Code, out.Err.Message)
+		if out.Err() != nil && out.Err().Code != resizer.CodePreconditionFailed {
+			rt.Fatalf("dry run failed with %s: %s", out.Err().Code, out.Err().Message)
 		}
 		_, jdErr := client.ResizeInstance(ctx, "cn-north-1", id, target, force)
 		if jdErr != nil && resizer.ErrorCode(jdErr) != resizer.CodeAPIError {
 			rt.Fatalf("resize failed with %v", jdErr)
 		}
 		switch {
-		case out.Err == nil && jdErr != nil:
+		case out.Err() == nil && jdErr != nil:
 			rt.Fatalf("pre-flight passed but JD Cloud refused: %v", jdErr)
-		case out.Err != nil && jdErr == nil:
-			rt.Fatalf("pre-flight refused (%s: %s) but JD Cloud accepted", out.Err.Reason, out.Err.Message)
+		case out.Err() != nil && jdErr == nil:
+			rt.Fatalf("pre-flight refused (%s: %s) but JD Cloud accepted", out.Err().Reason, out.Err().Message)
 		}
 	})
 }

@@ -34,117 +34,155 @@ type config struct {
 }
 
 // loadConfig reads the environment. Every error names its variable in one
-// line, because it is what an operator sees when a deploy fails to start.
+// line, because it is what an operator sees when a deploy fails to start;
+// all of them are reported at once.
 func loadConfig(getenv func(string) string) (config, error) {
-	c := config{
-		AccessKey:         getenv("JDCLOUD_ACCESS_KEY"),
-		SecretKey:         getenv("JDCLOUD_SECRET_KEY"),
-		CredentialsSecret: getenv("JDCLOUD_CREDENTIALS_SECRET"),
-		Endpoint:          orEnv(getenv, "JDCLOUD_ENDPOINT", "https://vm.jdcloud-api.com"),
-		SinkURL:           getenv("RESULT_SINK_URL"),
-		EventBus:          getenv("RESULT_EVENT_BUS"),
-		Source:            orEnv(getenv, "RESULT_SOURCE", resizer.DefaultSource),
-		WebhookSecret:     getenv("WEBHOOK_SECRET"),
-		WebhookToken:      getenv("WEBHOOK_TOKEN"),
-		Table:             getenv("IDEMPOTENCY_TABLE"),
+	e := &env{getenv: getenv}
+	var c config
+	c.readJDCloud(e)
+	c.readOutcomes(e)
+	c.readWebhooks(e)
+	c.readPolicy(e)
+	c.readStore(e)
+	c.readRuntime(e)
+	if len(e.errs) > 0 {
+		return c, fmt.Errorf("bad configuration: %s", strings.Join(e.errs, "; "))
 	}
-	if c.SinkURL == "" {
-		c.SinkURL = getenv("K_SINK")
-	}
-	var errs []string
-	fail := func(name, format string, args ...any) {
-		errs = append(errs, name+": "+fmt.Sprintf(format, args...))
-	}
+	return c, nil
+}
+
+func (c *config) readJDCloud(e *env) {
+	c.AccessKey = e.getenv("JDCLOUD_ACCESS_KEY")
+	c.SecretKey = e.getenv("JDCLOUD_SECRET_KEY")
+	c.CredentialsSecret = e.getenv("JDCLOUD_CREDENTIALS_SECRET")
+	c.Endpoint = e.str("JDCLOUD_ENDPOINT", "https://vm.jdcloud-api.com")
 	// Only names are reported, never values: these are secrets.
 	switch {
 	case c.CredentialsSecret != "":
 	case c.AccessKey == "":
-		fail("JDCLOUD_ACCESS_KEY", "JDCLOUD_ACCESS_KEY and JDCLOUD_SECRET_KEY are required unless JDCLOUD_CREDENTIALS_SECRET names a Secrets Manager secret")
+		e.fail("JDCLOUD_ACCESS_KEY", "JDCLOUD_ACCESS_KEY and JDCLOUD_SECRET_KEY are required unless JDCLOUD_CREDENTIALS_SECRET names a Secrets Manager secret")
 	case c.SecretKey == "":
-		fail("JDCLOUD_SECRET_KEY", "JDCLOUD_ACCESS_KEY and JDCLOUD_SECRET_KEY are required unless JDCLOUD_CREDENTIALS_SECRET names a Secrets Manager secret")
+		e.fail("JDCLOUD_SECRET_KEY", "JDCLOUD_ACCESS_KEY and JDCLOUD_SECRET_KEY are required unless JDCLOUD_CREDENTIALS_SECRET names a Secrets Manager secret")
 	}
 	if err := checkURL(c.Endpoint, false); err != nil {
-		fail("JDCLOUD_ENDPOINT", "%v", err)
+		e.fail("JDCLOUD_ENDPOINT", "%v", err)
 	}
-	if c.SinkURL != "" {
-		if err := checkURL(c.SinkURL, true); err != nil {
-			name := "RESULT_SINK_URL"
-			if getenv("RESULT_SINK_URL") == "" {
-				name = "K_SINK"
-			}
-			fail(name, "%v", err)
-		}
-	}
-	boolVar := func(name string, dst *bool) {
-		v := getenv(name)
-		if v == "" {
-			return
-		}
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			fail(name, "want true or false, got %q", v)
-		}
-		*dst = b
-	}
-	boolVar("ALLOW_UNAUTHENTICATED", &c.AllowUnauthenticated)
-	boolVar("ALLOW_FORCE", &c.Policy.AllowForce)
-	boolVar("ALLOW_STOP", &c.Policy.AllowStop)
-	c.Policy.AllowedInstanceTypes = resizer.ParsePolicyList(getenv("ALLOWED_INSTANCE_TYPES"))
-	c.Policy.AllowedSources = resizer.ParsePolicyList(getenv("ALLOWED_SOURCES"))
-	if err := c.Policy.Validate(); err != nil {
-		errs = append(errs, err.Error())
-	}
-	// One error per variable: an unparseable TTL is not also "not positive".
-	durVar := func(name string, def time.Duration, positive bool, dst *time.Duration) {
-		*dst = def
-		v := getenv(name)
-		if v == "" {
-			return
-		}
-		d, err := time.ParseDuration(v)
-		switch {
-		case err != nil:
-			fail(name, "want a Go duration such as 10m or 24h, got %q", v)
-		case positive && d <= 0:
-			fail(name, "must be positive, got %q", v)
-		case d < 0:
-			fail(name, "must not be negative, got %q", v)
-		}
-		*dst = d
-	}
-	durVar("COOLDOWN", 0, false, &c.Cooldown)
-	durVar("IDEMPOTENCY_TTL", 24*time.Hour, true, &c.TTL)
-	intVar := func(name string, def, lo, hi int, dst *int) {
-		*dst = def
-		v := getenv(name)
-		if v == "" {
-			return
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			fail(name, "want an integer from %d to %d, got %q", lo, hi, v)
-		}
-		*dst = n
-	}
-	intVar("PORT", 8080, 1, 65535, &c.Port)
-	intVar("BATCH_CONCURRENCY", 10, 1, 100, &c.BatchConcurrency)
 	c.RateLimit = 20
-	if v := getenv("JDCLOUD_RATE_LIMIT"); v != "" {
+	if v := e.getenv("JDCLOUD_RATE_LIMIT"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		// Written so that NaN, which ParseFloat accepts, fails too.
 		if err != nil || !(f > 0 && f <= 1000) {
-			fail("JDCLOUD_RATE_LIMIT", "want requests per second above 0 and at most 1000, got %q", v)
+			e.fail("JDCLOUD_RATE_LIMIT", "want requests per second above 0 and at most 1000, got %q", v)
 		}
 		c.RateLimit = f
 	}
-	lvl := orEnv(getenv, "LOG_LEVEL", "info")
+}
+
+func (c *config) readOutcomes(e *env) {
+	c.SinkURL = e.getenv("RESULT_SINK_URL")
+	name := "RESULT_SINK_URL"
+	if c.SinkURL == "" {
+		c.SinkURL, name = e.getenv("K_SINK"), "K_SINK"
+	}
+	if c.SinkURL != "" {
+		if err := checkURL(c.SinkURL, true); err != nil {
+			e.fail(name, "%v", err)
+		}
+	}
+	c.EventBus = e.getenv("RESULT_EVENT_BUS")
+	c.Source = e.str("RESULT_SOURCE", resizer.DefaultSource)
+}
+
+func (c *config) readWebhooks(e *env) {
+	c.WebhookSecret = e.getenv("WEBHOOK_SECRET")
+	c.WebhookToken = e.getenv("WEBHOOK_TOKEN")
+	e.boolean("ALLOW_UNAUTHENTICATED", &c.AllowUnauthenticated)
+}
+
+func (c *config) readPolicy(e *env) {
+	e.boolean("ALLOW_FORCE", &c.Policy.AllowForce)
+	e.boolean("ALLOW_STOP", &c.Policy.AllowStop)
+	c.Policy.AllowedInstanceTypes = resizer.ParsePolicyList(e.getenv("ALLOWED_INSTANCE_TYPES"))
+	c.Policy.AllowedSources = resizer.ParsePolicyList(e.getenv("ALLOWED_SOURCES"))
+	if err := c.Policy.Validate(); err != nil {
+		e.errs = append(e.errs, err.Error())
+	}
+	e.duration("COOLDOWN", 0, false, &c.Cooldown)
+}
+
+func (c *config) readStore(e *env) {
+	c.Table = e.getenv("IDEMPOTENCY_TABLE")
+	e.duration("IDEMPOTENCY_TTL", resizer.DefaultIdempotencyTTL, true, &c.TTL)
+}
+
+func (c *config) readRuntime(e *env) {
+	e.integer("PORT", 8080, 1, 65535, &c.Port)
+	e.integer("BATCH_CONCURRENCY", 10, 1, 100, &c.BatchConcurrency)
+	lvl := e.str("LOG_LEVEL", "info")
 	if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
-		fail("LOG_LEVEL", "want debug, info, warn or error, got %q", lvl)
+		e.fail("LOG_LEVEL", "want debug, info, warn or error, got %q", lvl)
 	}
-	if len(errs) > 0 {
-		return c, fmt.Errorf("bad configuration: %s", strings.Join(errs, "; "))
+}
+
+// env reads variables and collects one error per bad variable: an
+// unparseable TTL is not also "not positive".
+type env struct {
+	getenv func(string) string
+	errs   []string
+}
+
+func (e *env) fail(name, format string, args ...any) {
+	e.errs = append(e.errs, name+": "+fmt.Sprintf(format, args...))
+}
+
+func (e *env) str(name, def string) string {
+	if v := e.getenv(name); v != "" {
+		return v
 	}
-	return c, nil
+	return def
+}
+
+func (e *env) boolean(name string, dst *bool) {
+	v := e.getenv(name)
+	if v == "" {
+		return
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.fail(name, "want true or false, got %q", v)
+	}
+	*dst = b
+}
+
+func (e *env) duration(name string, def time.Duration, positive bool, dst *time.Duration) {
+	*dst = def
+	v := e.getenv(name)
+	if v == "" {
+		return
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		e.fail(name, "want a Go duration such as 10m or 24h, got %q", v)
+	case positive && d <= 0:
+		e.fail(name, "must be positive, got %q", v)
+	case d < 0:
+		e.fail(name, "must not be negative, got %q", v)
+	}
+	*dst = d
+}
+
+func (e *env) integer(name string, def, lo, hi int, dst *int) {
+	*dst = def
+	v := e.getenv(name)
+	if v == "" {
+		return
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		e.fail(name, "want an integer from %d to %d, got %q", lo, hi, v)
+	}
+	*dst = n
 }
 
 // checkURL accepts an absolute http(s) URL that names a host. An endpoint
@@ -155,15 +193,15 @@ func checkURL(raw string, pathOK bool) error {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return fmt.Errorf("not a URL: %q", redactURL(raw))
+		return fmt.Errorf("not a URL: %q", resizer.SafeURL(raw))
 	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("want an http or https URL, got %q", redactURL(raw))
+		return fmt.Errorf("want an http or https URL, got %q", resizer.SafeURL(raw))
 	case u.Opaque != "" || u.Hostname() == "":
-		return fmt.Errorf("URL %q has no host", redactURL(raw))
+		return fmt.Errorf("URL %q has no host", resizer.SafeURL(raw))
 	case !validPort(u.Port()):
-		return fmt.Errorf("URL %q has a port outside 1-65535", redactURL(raw))
+		return fmt.Errorf("URL %q has a port outside 1-65535", resizer.SafeURL(raw))
 	case !pathOK && (u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != ""):
-		return fmt.Errorf("want scheme://host[:port] without user information, path, query or fragment, got %q", redactURL(raw))
+		return fmt.Errorf("want scheme://host[:port] without user information, path, query or fragment, got %q", resizer.SafeURL(raw))
 	}
 	return nil
 }
@@ -175,28 +213,4 @@ func validPort(p string) bool {
 	}
 	n, err := strconv.Atoi(p)
 	return err == nil && n >= 1 && n <= 65535
-}
-
-// redactURL keeps what may carry credentials out of messages: userinfo,
-// query and fragment, and all of an opaque URL ("http:user:pass@host" puts
-// the password there, not in userinfo).
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable)"
-	}
-	if u.Opaque != "" {
-		return u.Scheme + ":(redacted)"
-	}
-	u.User = nil
-	u.RawQuery, u.ForceQuery = "", false
-	u.Fragment, u.RawFragment = "", ""
-	return u.String()
-}
-
-func orEnv(getenv func(string) string, name, def string) string {
-	if v := getenv(name); v != "" {
-		return v
-	}
-	return def
 }

@@ -292,21 +292,6 @@ func cfgCheckHidden(t *testing.T, msg string, hidden []string) {
 	}
 }
 
-func TestRedactURL(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"https://user:pw@sink.example:8443/a/b?token=t#frag", "https://sink.example:8443/a/b"},
-		{"http://sink.example/?", "http://sink.example/"},
-		{"http:user:pw@host", "http:(redacted)"},
-		{"http://u:%zz@host", "(unparseable)"},
-		{"http://host/plain", "http://host/plain"},
-	}
-	for _, tt := range tests {
-		if got := redactURL(tt.in); got != tt.want {
-			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 // TestBinary runs the built command: the bad-configuration path through
 // main's os.Exit, and the HTTP receiver from start to a graceful SIGTERM.
 func TestBinary(t *testing.T) {

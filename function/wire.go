@@ -31,13 +31,49 @@ type app struct {
 	dispatcher *trigger.Dispatcher
 }
 
-// build wires the adapters the configuration asks for. AWS configuration is
-// loaded only when a DynamoDB table, an event bus or a secret is configured,
-// so the common path pays nothing for it at cold start.
+// build wires the adapters the configuration asks for, one builder per
+// adapter. AWS configuration is loaded only when a DynamoDB table, an event
+// bus or a secret is configured, so the common path pays nothing for it at
+// cold start.
 func build(ctx context.Context, cfg config, log *zap.Logger) (*app, error) {
 	httpClient := &http.Client{Transport: sharedTransport()}
 	awsCfg := lazyAWS(ctx)
+	compute, err := newCompute(ctx, cfg, httpClient, awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	publisher, err := newPublisher(cfg, httpClient, awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := newStore(cfg, awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	h := resizer.NewHandler(resizer.Options{
+		Compute:        compute,
+		Publisher:      publisher,
+		Store:          st,
+		Policy:         cfg.Policy,
+		Log:            log,
+		Source:         cfg.Source,
+		Cooldown:       cfg.Cooldown,
+		IdempotencyTTL: cfg.TTL,
+	})
+	d := trigger.New(h, trigger.Options{
+		Concurrency:          cfg.BatchConcurrency,
+		WebhookSecret:        cfg.WebhookSecret,
+		WebhookToken:         cfg.WebhookToken,
+		AllowUnauthenticated: cfg.AllowUnauthenticated,
+		Log:                  log,
+	})
+	logReady(cfg, log)
+	return &app{handler: h, dispatcher: d}, nil
+}
 
+// newCompute is the signed JD Cloud client, with the credentials from the
+// environment or from Secrets Manager, and one rate limiter for the process.
+func newCompute(ctx context.Context, cfg config, httpClient *http.Client, awsCfg func() (aws.Config, error)) (resizer.Compute, error) {
 	var creds jdcloud.CredentialSource = jdcloud.StaticCredentials{AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey}
 	if cfg.CredentialsSecret != "" {
 		ac, err := awsCfg()
@@ -60,7 +96,11 @@ func build(ctx context.Context, cfg config, log *zap.Logger) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("JDCLOUD_ENDPOINT: %w", err)
 	}
+	return compute, nil
+}
 
+// newPublisher fans out to the HTTP sink and the event bus configured.
+func newPublisher(cfg config, httpClient *http.Client, awsCfg func() (aws.Config, error)) (resizer.Publisher, error) {
 	var sinks []resizer.Publisher
 	if cfg.SinkURL != "" {
 		s, err := sink.NewHTTP(cfg.SinkURL, sink.HTTPOptions{Client: httpClient})
@@ -77,35 +117,23 @@ func build(ctx context.Context, cfg config, log *zap.Logger) (*app, error) {
 		eb := eventbridge.NewFromConfig(ac, func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 })
 		sinks = append(sinks, sink.NewEventBridge(eb, cfg.EventBus, cfg.Source, sinkRetry))
 	}
+	return sink.Fanout(sinks...), nil
+}
 
-	var st resizer.Store
-	if cfg.Table != "" {
-		ac, err := awsCfg()
-		if err != nil {
-			return nil, err
-		}
-		st = store.NewDynamoDB(dynamodb.NewFromConfig(ac), cfg.Table)
-	} else {
-		st = store.NewMemory(10000)
+// newStore is DynamoDB when a table is configured, else memory.
+func newStore(cfg config, awsCfg func() (aws.Config, error)) (resizer.Store, error) {
+	if cfg.Table == "" {
+		return store.NewMemory(store.DefaultMaxEntries), nil
 	}
+	ac, err := awsCfg()
+	if err != nil {
+		return nil, err
+	}
+	return store.NewDynamoDB(dynamodb.NewFromConfig(ac), cfg.Table), nil
+}
 
-	h := &resizer.Handler{
-		Compute:        compute,
-		Publisher:      sink.Fanout(sinks...),
-		Store:          st,
-		Policy:         cfg.Policy,
-		Log:            log,
-		Source:         cfg.Source,
-		Cooldown:       cfg.Cooldown,
-		IdempotencyTTL: cfg.TTL,
-	}
-	d := trigger.New(h, trigger.Options{
-		Concurrency:          cfg.BatchConcurrency,
-		WebhookSecret:        cfg.WebhookSecret,
-		WebhookToken:         cfg.WebhookToken,
-		AllowUnauthenticated: cfg.AllowUnauthenticated,
-		Log:                  log,
-	})
+// logReady says what was wired, without a secret.
+func logReady(cfg config, log *zap.Logger) {
 	log.Info("jdcloud-vm-resizer ready",
 		zap.String("policy", cfg.Policy.String()),
 		zap.String("jdcloudEndpoint", cfg.Endpoint),
@@ -120,7 +148,6 @@ func build(ctx context.Context, cfg config, log *zap.Logger) (*app, error) {
 		zap.Bool("webhookSecret", cfg.WebhookSecret != ""),
 		zap.Bool("webhookToken", cfg.WebhookToken != ""),
 		zap.Bool("allowUnauthenticated", cfg.AllowUnauthenticated))
-	return &app{handler: h, dispatcher: d}, nil
 }
 
 // lazyAWS loads the AWS SDK configuration on first use, once.

@@ -119,16 +119,12 @@ func snippet(body []byte) string {
 	return strconv.Quote(clip(string(body[:min(len(body), snippetLen+utf8.UTFMax)]), snippetLen))
 }
 
-// clip cuts s to at most n bytes on a rune boundary, marking the cut.
+// clip cuts s to at most n bytes, marking the cut.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return resizer.Clip(s, n) + "…"
 }
 
 // failure maps the last outcome of a call to the contract's codes
@@ -211,15 +207,7 @@ func answerError(k *call, status int, requestID string, why error) *resizer.Erro
 // speaks the contract is trusted; otherwise a secret store that could not be
 // read is worth retrying later (unavailable), unless ctx ended (timeout).
 func credentialsError(ctx context.Context, k *call, err error) *resizer.Error {
-	var re *resizer.Error
-	if errors.As(err, &re) {
-		return re
-	}
-	code := resizer.CodeUnavailable
-	if ctx.Err() != nil {
-		code = resizer.CodeTimeout
-	}
-	return &resizer.Error{Code: code, Message: fmt.Sprintf("jdcloud %s: reading credentials: %v", k.op, err), Err: err}
+	return resizer.ErrorFrom(ctx, "jdcloud "+k.op+": reading credentials", err)
 }
 
 func plural(n int, what string) string {

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -427,7 +426,7 @@ func (c *Client) attempt(ctx context.Context, k *call, creds Credentials, result
 	if err != nil {
 		return outcome{netErr: fmt.Errorf("reading the answer: %w", err), cut: ctx.Err() != nil, sent: true}
 	}
-	o := outcome{status: resp.StatusCode, sent: true, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now())}
+	o := outcome{status: resp.StatusCode, sent: true, retryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), c.now(), 2*c.retry.Max)}
 	if len(body) > maxAnswerBytes {
 		o.apiErr = malformed(k.op, resp.StatusCode, resp.Header.Get(headerRequestID), body, fmt.Errorf("more than %d bytes", maxAnswerBytes))
 		return o
@@ -472,54 +471,32 @@ func (c *Client) newRequest(ctx context.Context, k *call, creds Credentials) (*h
 	return req, nil
 }
 
-// parseRetryAfter reads Retry-After as seconds or as an HTTP date; zero when
-// absent or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		// Bound before multiplying: a huge value must not overflow.
-		return time.Duration(min(max(secs, 0), 86400)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
 // field is one input that becomes a path segment or a query value.
 type field struct {
 	name, value string
-	re          *regexp.Regexp
-	maxLen      int
+	valid       func(string) bool
 	want        string // the rule, for people
 }
 
-// The contract's rules (CONTRACT §3; imageId from JD's id format). Only
-// [a-z0-9.-] can pass, so no value can climb out of its path segment.
-var (
-	regionRE   = regexp.MustCompile(`^[a-z]{2}-[a-z]+-[0-9]+$`)
-	instanceRE = regexp.MustCompile(`^i-[0-9a-z]{6,32}$`)
-	typeRE     = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9-]+){1,3}$`)
-	imageRE    = regexp.MustCompile(`^img-[0-9a-z]{4,32}$`)
-)
+// imageRE is JD's image id format. The other fields follow the request's
+// rules, which the resizer package keeps in one place. Only [a-z0-9.-] can
+// pass any of them, so no value can climb out of its path segment.
+var imageRE = regexp.MustCompile(`^img-[0-9a-z]{4,32}$`)
 
 func regionField(v string) field {
-	return field{"regionId", v, regionRE, 64, "like cn-north-1"}
+	return field{"regionId", v, resizer.ValidRegionID, "like cn-north-1"}
 }
 
 func instanceField(v string) field {
-	return field{"instanceId", v, instanceRE, 34, "i- then 6 to 32 of [0-9a-z]"}
+	return field{"instanceId", v, resizer.ValidInstanceID, "i- then 6 to 32 of [0-9a-z]"}
 }
 
 func typeField(v string) field {
-	return field{"instanceType", v, typeRE, 64, "like g.n2.large, at most 64 characters"}
+	return field{"instanceType", v, resizer.ValidInstanceType, "like g.n2.large, at most 64 characters"}
 }
 
 func imageField(v string) field {
-	return field{"imageId", v, imageRE, 36, "img- then 4 to 32 of [0-9a-z]"}
+	return field{"imageId", v, func(s string) bool { return len(s) <= 36 && imageRE.MatchString(s) }, "img- then 4 to 32 of [0-9a-z]"}
 }
 
 // validate re-checks every input before anything is sent: the handler
@@ -527,14 +504,10 @@ func imageField(v string) field {
 // its callers for that.
 func validate(op string, fields ...field) error {
 	for _, f := range fields {
-		if len(f.value) <= f.maxLen && f.re.MatchString(f.value) {
+		if f.valid(f.value) {
 			continue
 		}
-		v := f.value
-		if len(v) > 80 {
-			v = v[:80] + "…"
-		}
-		return resizer.Errorf(resizer.CodeInvalidRequest, "", "jdcloud %s: %s %q is not valid: want %s", op, f.name, v, f.want)
+		return resizer.Errorf(resizer.CodeInvalidRequest, "", "jdcloud %s: %s %s is not valid: want %s", op, f.name, resizer.Quote(f.value), f.want)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/cloudevents/sdk-go/v2/event"
 
 	resizer "github.com/jdcloud-vm-resizer/resizer"
 	"github.com/jdcloud-vm-resizer/resizer/internal/backoff"
@@ -61,27 +59,23 @@ func singleAttempt(o *eventbridge.Options) { o.RetryMaxAttempts = 1 }
 // Publish puts e on the bus, retrying throttling, 5xx, network errors and
 // entries that failed with a transient error code. Its error is a
 // *resizer.Error with code unavailable, like the HTTP sink's.
-func (b *EventBridge) Publish(ctx context.Context, e event.Event) error {
-	if err := e.Validate(); err != nil {
-		return failure(b.name, fmt.Errorf("invalid event: %w", err), 0)
-	}
-	detail, err := json.Marshal(e)
-	if err != nil {
-		return failure(b.name, fmt.Errorf("cannot encode the event: %w", err), 0)
+func (b *EventBridge) Publish(ctx context.Context, e resizer.OutcomeEvent) error {
+	if len(e.JSON) == 0 {
+		return failure(b.name, errors.New("invalid event: the outcome event has no encoding"), 0)
 	}
 	entry := types.PutEventsRequestEntry{
 		EventBusName: aws.String(b.bus),
 		Source:       aws.String(b.source),
-		DetailType:   aws.String(e.Type()),
-		Detail:       aws.String(string(detail)),
+		DetailType:   aws.String(e.Type),
+		Detail:       aws.String(string(e.JSON)),
 	}
-	if t := e.Time(); !t.IsZero() {
+	if t := e.Time; !t.IsZero() {
 		entry.Time = aws.Time(t)
 	}
 	in := &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{entry}}
 
 	n := 0
-	err = backoff.Retry(ctx, b.retry, func(ctx context.Context) (bool, time.Duration, error) {
+	err := backoff.Retry(ctx, b.retry, func(ctx context.Context) (bool, time.Duration, error) {
 		n++
 		out, err := b.api.PutEvents(ctx, in, singleAttempt)
 		if err != nil {

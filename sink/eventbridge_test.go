@@ -126,8 +126,8 @@ func TestEventBridgePutsOneEntry(t *testing.T) {
 			t.Errorf("entry bus/source/detail-type = %q/%q/%q", got.EventBusName, got.Source, got.DetailType)
 		}
 		secs, err := got.Time.Float64()
-		if err != nil || !time.Unix(int64(secs), int64(math.Mod(secs, 1)*1e9)).Equal(want.Time()) {
-			t.Errorf("entry Time = %s, want %v", got.Time, want.Time())
+		if err != nil || !time.Unix(int64(secs), int64(math.Mod(secs, 1)*1e9)).Equal(want.Time) {
+			t.Errorf("entry Time = %s, want %v", got.Time, want.Time)
 		}
 		var detail event.Event
 		if err := json.Unmarshal([]byte(got.Detail), &detail); err != nil {

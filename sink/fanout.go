@@ -5,8 +5,6 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/cloudevents/sdk-go/v2/event"
-
 	resizer "github.com/jdcloud-vm-resizer/resizer"
 )
 
@@ -24,7 +22,7 @@ func Fanout(sinks ...resizer.Publisher) resizer.Publisher {
 	}
 	switch len(fs) {
 	case 0:
-		return nop{}
+		return resizer.NopPublisher{}
 	case 1:
 		return fs[0]
 	}
@@ -34,19 +32,14 @@ func Fanout(sinks ...resizer.Publisher) resizer.Publisher {
 type fanout []resizer.Publisher
 
 // Publish runs the sinks concurrently so a slow one does not spend the
-// others' share of the deadline. Each sink gets its own copy of e: an event
-// holds maps, and a sink that sets an extension must not race the others.
-func (f fanout) Publish(ctx context.Context, e event.Event) error {
+// others' share of the deadline. They share e's encoding, which no sink
+// writes to.
+func (f fanout) Publish(ctx context.Context, e resizer.OutcomeEvent) error {
 	errs := make([]error, len(f))
 	var wg sync.WaitGroup
 	for i, s := range f {
-		c := e.Clone()
-		wg.Go(func() { errs[i] = s.Publish(ctx, c) })
+		wg.Go(func() { errs[i] = s.Publish(ctx, e) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
-
-type nop struct{}
-
-func (nop) Publish(context.Context, event.Event) error { return nil }

@@ -4,38 +4,20 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
-
 	resizer "github.com/jdcloud-vm-resizer/resizer"
+	"github.com/jdcloud-vm-resizer/resizer/internal/testkit"
 )
 
 // publisherFunc adapts a function to resizer.Publisher.
-type publisherFunc func(context.Context, event.Event) error
+type publisherFunc func(context.Context, resizer.OutcomeEvent) error
 
-func (f publisherFunc) Publish(ctx context.Context, e event.Event) error { return f(ctx, e) }
+func (f publisherFunc) Publish(ctx context.Context, e resizer.OutcomeEvent) error { return f(ctx, e) }
 
-// recorder is a Publisher that keeps what it was given.
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (r *recorder) Publish(_ context.Context, e event.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-	return nil
-}
-
-func (r *recorder) got() []event.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]event.Event(nil), r.events...)
-}
+// recorder is the shared recording Publisher.
+type recorder = testkit.Publisher
 
 func TestFanoutAllSucceed(t *testing.T) {
 	a, b := &recorder{}, &recorder{}
@@ -44,11 +26,15 @@ func TestFanoutAllSucceed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range []*recorder{a, b} {
-		got := r.got()
+		got := r.Encoded()
 		if len(got) != 1 {
 			t.Fatalf("a sink got %d events, want 1", len(got))
 		}
-		sameEvent(t, got[0], want)
+		decoded, err := got[0].Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameEvent(t, decoded, want)
 	}
 }
 
@@ -60,7 +46,7 @@ func TestFanoutOneFails(t *testing.T) {
 	if err == nil {
 		t.Fatal("Publish succeeded, want an error")
 	}
-	if want := "http sink " + srv.URL + "/hook: 400"; !strings.Contains(err.Error(), want) {
+	if want := "http sink " + srv.URL + ": 400"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not name the failing sink (%q)", err, want)
 	}
 	if strings.Contains(err.Error(), "t0ken") {
@@ -69,7 +55,7 @@ func TestFanoutOneFails(t *testing.T) {
 	if resizer.ErrorCode(err) != resizer.CodeUnavailable {
 		t.Errorf("code = %q, want unavailable", resizer.ErrorCode(err))
 	}
-	if got := len(ok.got()); got != 1 {
+	if got := len(ok.Encoded()); got != 1 {
 		t.Errorf("the healthy sink got %d events, want 1", got)
 	}
 }
@@ -77,9 +63,9 @@ func TestFanoutOneFails(t *testing.T) {
 func TestFanoutJoinsEveryFailure(t *testing.T) {
 	errA, errB := errors.New("sink a down"), errors.New("sink b down")
 	err := Fanout(
-		publisherFunc(func(context.Context, event.Event) error { return errA }),
+		publisherFunc(func(context.Context, resizer.OutcomeEvent) error { return errA }),
 		&recorder{},
-		publisherFunc(func(context.Context, event.Event) error { return errB }),
+		publisherFunc(func(context.Context, resizer.OutcomeEvent) error { return errB }),
 	).Publish(context.Background(), outcomeEvent(t, false))
 	if !errors.Is(err, errA) || !errors.Is(err, errB) {
 		t.Errorf("err = %v, want both failures", err)
@@ -93,7 +79,7 @@ func TestFanoutPublishesConcurrently(t *testing.T) {
 	defer cancel()
 	aStarted, bStarted := make(chan struct{}), make(chan struct{})
 	meet := func(mine, theirs chan struct{}) resizer.Publisher {
-		return publisherFunc(func(ctx context.Context, _ event.Event) error {
+		return publisherFunc(func(ctx context.Context, _ resizer.OutcomeEvent) error {
 			close(mine)
 			select {
 			case <-theirs:
@@ -111,8 +97,8 @@ func TestFanoutPublishesConcurrently(t *testing.T) {
 func TestFanoutGivesEachSinkItsOwnEvent(t *testing.T) {
 	// A sink that edits its event must not race with, or show through to,
 	// the other sinks and the caller (go test -race catches the race).
-	mutator := publisherFunc(func(_ context.Context, e event.Event) error {
-		e.SetExtension("mutated", "yes")
+	mutator := publisherFunc(func(_ context.Context, e resizer.OutcomeEvent) error {
+		e.Type = "mutated"
 		return nil
 	})
 	r := &recorder{}
@@ -122,8 +108,8 @@ func TestFanoutGivesEachSinkItsOwnEvent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, got := range append(r.got(), e) {
-		if _, ok := got.Extensions()["mutated"]; ok {
+	for _, got := range append(r.Encoded(), e) {
+		if got.Type == "mutated" {
 			t.Fatal("one sink's edit reached another sink or the caller")
 		}
 	}
@@ -136,7 +122,7 @@ func TestFanoutOfNothing(t *testing.T) {
 		}
 	}
 	r := &recorder{}
-	if err := Fanout(nil, r).Publish(context.Background(), outcomeEvent(t, false)); err != nil || len(r.got()) != 1 {
-		t.Errorf("Fanout(nil, sink): err = %v, %d events; want the sink to get the event", err, len(r.got()))
+	if err := Fanout(nil, r).Publish(context.Background(), outcomeEvent(t, false)); err != nil || len(r.Encoded()) != 1 {
+		t.Errorf("Fanout(nil, sink): err = %v, %d events; want the sink to get the event", err, len(r.Encoded()))
 	}
 }

@@ -21,35 +21,40 @@ var fast = backoff.Policy{Attempts: 4, Base: time.Millisecond, Max: 5 * time.Mil
 
 const testTraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
-// outcomeEvent is a realistic outcome event; traceparent is set when tp.
-func outcomeEvent(t *testing.T, tp bool) event.Event {
+// outcomeEvent is a realistic outcome event, encoded as the Handler
+// encodes it; traceparent is set when tp.
+func outcomeEvent(t *testing.T, tp bool) resizer.OutcomeEvent {
 	t.Helper()
-	e := event.New()
-	e.SetID("5f0c1c9e-8a53-4d5e-9d0e-2a9e6c1b7f10")
-	e.SetSource(resizer.DefaultSource)
-	e.SetType(resizer.TypeSucceeded)
-	e.SetSubject("i-y7xnhq39ah")
-	e.SetTime(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC))
-	data := resizer.OutcomeData{
+	a := resizer.EventAttributes{
+		ID:      "5f0c1c9e-8a53-4d5e-9d0e-2a9e6c1b7f10",
+		Source:  resizer.DefaultSource,
+		Subject: "i-y7xnhq39ah",
+		Time:    time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC),
+	}
+	if tp {
+		a.TraceParent = testTraceParent
+	}
+	out, err := resizer.EncodeOutcome(a, resizer.OutcomeData{
 		Request:      resizer.RequestRef{ID: "req-1", Source: "alerts/cpu", Type: resizer.TypeRequested},
 		RegionID:     "cn-north-1",
 		InstanceID:   "i-y7xnhq39ah",
 		InstanceType: "g.n2.large",
 		Changed:      true,
-	}
-	if err := e.SetData(event.ApplicationJSON, data); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if tp {
-		e.SetExtension("traceparent", testTraceParent)
-	}
-	return e
+	return out.Event
 }
 
 // sameEvent fails the test unless got carries want's identity, data and
 // traceparent.
-func sameEvent(t *testing.T, got, want event.Event) {
+func sameEvent(t *testing.T, got event.Event, encoded resizer.OutcomeEvent) {
 	t.Helper()
+	want, err := encoded.Decode()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.ID() != want.ID() || got.Source() != want.Source() || got.Type() != want.Type() || got.Subject() != want.Subject() {
 		t.Errorf("event = %s/%s/%s/%s, want %s/%s/%s/%s",
 			got.ID(), got.Source(), got.Type(), got.Subject(), want.ID(), want.Source(), want.Type(), want.Subject())

@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,8 +11,8 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/binding/format"
 	cecontext "github.com/cloudevents/sdk-go/v2/context"
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/protocol"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
@@ -66,7 +67,7 @@ func NewHTTP(target string, o HTTPOptions) (*HTTP, error) {
 		return nil, fmt.Errorf("http sink: target is not a valid URL: %v", err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
-		return nil, fmt.Errorf("http sink %s: target must be an absolute http or https URL", safeURL(u))
+		return nil, fmt.Errorf("http sink %s: target must be an absolute http or https URL", resizer.SafeURL(target))
 	}
 
 	client := http.Client{Timeout: defaultAttemptTimeout}
@@ -76,7 +77,7 @@ func NewHTTP(target string, o HTTPOptions) (*HTTP, error) {
 	// Our copy only (it shares the Transport, hence the connection pool).
 	client.CheckRedirect = keepMethod(client.CheckRedirect)
 	// No observability option is given, so sdk-go adds no tracing.
-	name := "http sink " + safeURL(u)
+	name := "http sink " + resizer.SafeURL(target)
 	p, err := cehttp.New(cehttp.WithTarget(target), cehttp.WithClient(client))
 	if err != nil {
 		// sdk-go's option errors may quote the target; ours does not.
@@ -95,15 +96,15 @@ func (h *HTTP) String() string { return h.name }
 // Publish posts e, retrying transient failures, and returns nil once the
 // sink answered 2xx. Its error is a *resizer.Error with code unavailable:
 // the outcome did not reach the sink, so the delivery should be retried.
-func (h *HTTP) Publish(ctx context.Context, e event.Event) error {
-	if err := e.Validate(); err != nil {
-		return failure(h.name, fmt.Errorf("invalid event: %w", err), 0)
+func (h *HTTP) Publish(ctx context.Context, e resizer.OutcomeEvent) error {
+	if len(e.JSON) == 0 {
+		return failure(h.name, errors.New("invalid event: the outcome event has no encoding"), 0)
 	}
 	ctx = h.requestContext(ctx)
 	n := 0
 	err := backoff.Retry(ctx, h.retry, func(ctx context.Context) (bool, time.Duration, error) {
 		n++
-		return h.attempt(ctx, &e)
+		return h.attempt(ctx, e.JSON)
 	})
 	if err != nil {
 		return failure(h.name, err, n)
@@ -123,11 +124,11 @@ func (h *HTTP) requestContext(ctx context.Context) context.Context {
 	return cehttp.WithCustomHeader(ctx, http.Header{})
 }
 
-// attempt makes one request. It goes through the protocol's Request rather
-// than the client's Send because Send drops the response, and with it the
-// Retry-After header.
-func (h *HTTP) attempt(ctx context.Context, e *event.Event) (retry bool, wait time.Duration, err error) {
-	msg, res := h.proto.Request(ctx, binding.ToMessage(e))
+// attempt makes one request: the event as it was encoded, in structured
+// mode. It goes through the protocol's Request rather than the client's
+// Send because Send drops the response, and with it the Retry-After header.
+func (h *HTTP) attempt(ctx context.Context, structured []byte) (retry bool, wait time.Duration, err error) {
+	msg, res := h.proto.Request(ctx, structuredMessage(structured))
 	var header http.Header
 	var body []byte
 	if m, ok := msg.(*cehttp.Message); ok {
@@ -145,7 +146,7 @@ func (h *HTTP) attempt(ctx context.Context, e *event.Event) (retry bool, wait ti
 	if errors.As(res, &hr) {
 		err := &statusError{status: hr.StatusCode, body: snippet(body)}
 		if retryableStatus(hr.StatusCode) {
-			return true, retryAfter(header, time.Now(), 2*h.retry.Max), err
+			return true, backoff.RetryAfter(header.Get("Retry-After"), time.Now(), 2*h.retry.Max), err
 		}
 		return false, 0, err
 	}
@@ -206,3 +207,22 @@ func (e *statusError) Error() string {
 	}
 	return s
 }
+
+// structuredMessage is an outcome event already encoded in structured mode,
+// as a binding.Message the sdk's protocol sends as it is. Its body is a
+// bytes.Reader so that the request can be replayed on a 307/308 redirect.
+type structuredMessage []byte
+
+var _ binding.Message = structuredMessage(nil)
+
+func (structuredMessage) ReadEncoding() binding.Encoding { return binding.EncodingStructured }
+
+func (m structuredMessage) ReadStructured(ctx context.Context, w binding.StructuredWriter) error {
+	return w.SetStructuredEvent(ctx, format.JSON, bytes.NewReader(m))
+}
+
+func (structuredMessage) ReadBinary(context.Context, binding.BinaryWriter) error {
+	return binding.ErrNotBinary
+}
+
+func (structuredMessage) Finish(error) error { return nil }

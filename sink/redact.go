@@ -2,25 +2,11 @@ package sink
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 	"unicode"
 
 	"github.com/jdcloud-vm-resizer/resizer"
 )
-
-// safeURL renders u for logs and error messages. Userinfo and the query are
-// where sink URLs carry credentials (https://user:pass@…, ?token=…), so they
-// are dropped; the fragment never reaches the server and goes too.
-func safeURL(u *url.URL) string {
-	c := *u
-	c.User = nil
-	c.RawQuery = ""
-	c.ForceQuery = false
-	c.Fragment = ""
-	c.RawFragment = ""
-	return c.String()
-}
 
 // snippet turns the start of a response body into one printable line, short
 // enough for an error message, so that a sink's reason for refusing an event
@@ -36,17 +22,10 @@ func snippet(b []byte) string {
 	}, s)
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > limit {
-		// Cut on a rune boundary so the message stays valid UTF-8.
-		cut := limit
-		for cut > 0 && !utf8Start(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
+		s = resizer.Clip(s, limit) + "…"
 	}
 	return s
 }
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 // attempts renders "after N attempt(s)" for error messages.
 func attempts(n int) string {

@@ -274,7 +274,7 @@ func TestDynamoDBClaimWhenTheRecordLapsesBeforeItIsRead(t *testing.T) {
 			return nil, &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 		}}
 		_, err := store.NewDynamoDB(api, table).Claim(t.Context(), "k", "h", now.Add(time.Hour), now.Add(time.Hour))
-		if e := resizer.AsError(err); err == nil || e.Code != resizer.CodeUnavailable || !strings.Contains(e.Message, table) {
+		if e := resizer.ErrorFrom(context.Background(), "", err); err == nil || e.Code != resizer.CodeUnavailable || !strings.Contains(e.Message, table) {
 			t.Errorf("Claim = %v; want unavailable naming the table", err)
 		}
 	})
@@ -356,7 +356,7 @@ func TestDynamoDBRejectsAForeignItem(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = store.NewDynamoDB(client, table).Claim(t.Context(), "k", "h", time.Now().Add(time.Hour), time.Now().Add(time.Hour))
-	if e := resizer.AsError(err); err == nil || e.Code != resizer.CodeUnavailable || !strings.Contains(e.Message, `"INPROGRESS"`) {
+	if e := resizer.ErrorFrom(context.Background(), "", err); err == nil || e.Code != resizer.CodeUnavailable || !strings.Contains(e.Message, `"INPROGRESS"`) {
 		t.Errorf("Claim over a foreign item: %v; want unavailable naming what is wrong", err)
 	}
 }

@@ -88,7 +88,7 @@ func (it *memItem) record(key string) *resizer.Record {
 // Claim implements resizer.Store.
 func (m *Memory) Claim(ctx context.Context, key, dataHash string, leaseUntil, expires time.Time) (*resizer.Record, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, ctxError(err, "memory store: claim "+strconv.Quote(key))
+		return nil, resizer.ErrorFrom(ctx, "memory store: claim "+strconv.Quote(key), err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -109,7 +109,7 @@ func (m *Memory) Claim(ctx context.Context, key, dataHash string, leaseUntil, ex
 // is: the first stored outcome is the one every redelivery republishes.
 func (m *Memory) Complete(ctx context.Context, key, dataHash string, outcome []byte, expires time.Time) error {
 	if err := ctx.Err(); err != nil {
-		return ctxError(err, "memory store: complete "+strconv.Quote(key))
+		return resizer.ErrorFrom(ctx, "memory store: complete "+strconv.Quote(key), err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -129,7 +129,7 @@ func (m *Memory) Complete(ctx context.Context, key, dataHash string, outcome []b
 // Release implements resizer.Store; a completed record stays.
 func (m *Memory) Release(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
-		return ctxError(err, "memory store: release "+strconv.Quote(key))
+		return resizer.ErrorFrom(ctx, "memory store: release "+strconv.Quote(key), err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -142,7 +142,7 @@ func (m *Memory) Release(ctx context.Context, key string) error {
 // LastResize implements resizer.Store.
 func (m *Memory) LastResize(ctx context.Context, instanceKey string) (time.Time, error) {
 	if err := ctx.Err(); err != nil {
-		return time.Time{}, ctxError(err, "memory store: last resize of "+strconv.Quote(instanceKey))
+		return time.Time{}, resizer.ErrorFrom(ctx, "memory store: last resize of "+strconv.Quote(instanceKey), err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -156,7 +156,7 @@ func (m *Memory) LastResize(ctx context.Context, instanceKey string) (time.Time,
 // kept, so a late writer cannot shorten the cooldown.
 func (m *Memory) RecordResize(ctx context.Context, instanceKey string, at, expires time.Time) error {
 	if err := ctx.Err(); err != nil {
-		return ctxError(err, "memory store: record resize of "+strconv.Quote(instanceKey))
+		return resizer.ErrorFrom(ctx, "memory store: record resize of "+strconv.Quote(instanceKey), err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -1,11 +1,8 @@
 package trigger
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
-
-	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/jdcloud-vm-resizer/resizer"
 )
@@ -29,8 +26,8 @@ func retryError(outs []resizer.Outcome) error {
 		if !o.Retryable() {
 			continue
 		}
-		if o.Err != nil && o.Err.Retryable() {
-			return &RetryError{Code: o.Err.Code, Message: o.Err.Message}
+		if e := o.Err(); e != nil && e.Retryable {
+			return &RetryError{Code: e.Code, Message: e.Message}
 		}
 		return &RetryError{Code: resizer.CodeUnavailable, Message: "the outcome event did not reach every sink"}
 	}
@@ -44,7 +41,7 @@ func statusOf(o *resizer.Outcome) int {
 	switch {
 	case o.Retryable():
 		return http.StatusServiceUnavailable
-	case o.Err != nil && o.Err.Code == resizer.CodeInvalidRequest:
+	case o.Err() != nil && o.Err().Code == resizer.CodeInvalidRequest:
 		return http.StatusBadRequest
 	default:
 		return http.StatusOK
@@ -69,23 +66,28 @@ func batchStatus(outs []resizer.Outcome) int {
 	return http.StatusOK
 }
 
-// eventsJSON marshals outcome events: one object, or an array when array.
+// eventsJSON writes outcome events as they were encoded, once: one object,
+// or an array when array.
 func eventsJSON(outs []resizer.Outcome, array bool) ([]byte, error) {
-	var (
-		b   []byte
-		err error
-	)
-	if array {
-		evs := make([]event.Event, len(outs))
-		for i := range outs {
-			evs[i] = outs[i].Event
+	for i := range outs {
+		if outs[i].Event.JSON == nil {
+			return nil, fmt.Errorf("the outcome event %d could not be encoded", i)
 		}
-		b, err = json.Marshal(evs)
-	} else {
-		b, err = json.Marshal(outs[0].Event)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("encoding the outcome event: %w", err)
+	if !array {
+		return outs[0].Event.JSON, nil
 	}
-	return b, nil
+	n := 2
+	for i := range outs {
+		n += len(outs[i].Event.JSON) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i := range outs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, outs[i].Event.JSON...)
+	}
+	return append(b, ']'), nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -27,20 +28,18 @@ type validator struct {
 }
 
 func newValidator(b *testing.B) *validator {
-	e := event.New()
-	e.SetID("f3b1c2d4-0000-4000-8000-000000000001")
-	e.SetSource(resizer.DefaultSource)
-	e.SetType(resizer.TypeSucceeded)
-	if err := e.SetData(event.ApplicationJSON, json.RawMessage(`{"changed":false,"dryRun":true}`)); err != nil {
+	out, err := resizer.EncodeOutcome(resizer.EventAttributes{ID: "f3b1c2d4-0000-4000-8000-000000000001", Source: resizer.DefaultSource, Time: time.Now()},
+		resizer.OutcomeData{DryRun: true})
+	if err != nil {
 		b.Fatal(err)
 	}
-	return &validator{out: resizer.Outcome{Event: e}}
+	return &validator{out: out}
 }
 
 func (v *validator) Handle(_ context.Context, e event.Event) resizer.Outcome {
 	if _, err := resizer.ParseRequest(e); err != nil {
 		v.rejected.Add(1)
-		return resizer.Outcome{Event: v.out.Event, Err: err}
+		return v.failed(err)
 	}
 	v.parsed.Add(1)
 	return v.out
@@ -48,7 +47,13 @@ func (v *validator) Handle(_ context.Context, e event.Event) resizer.Outcome {
 
 func (v *validator) Reject(context.Context, *event.Event, error) resizer.Outcome {
 	v.rejected.Add(1)
-	return resizer.Outcome{Event: v.out.Event, Err: &resizer.Error{Code: resizer.CodeInvalidRequest, Message: "rejected"}}
+	return v.failed(&resizer.Error{Code: resizer.CodeInvalidRequest, Message: "rejected"})
+}
+
+func (v *validator) failed(err *resizer.Error) resizer.Outcome {
+	out := v.out
+	out.Data.Error = &resizer.ErrorData{Code: err.Code, Message: err.Message}
+	return out
 }
 
 func sample(b *testing.B, name string) []byte {

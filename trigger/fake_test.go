@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"go.uber.org/goleak"
@@ -136,18 +137,15 @@ func outcomeFor(req *event.Event, rerr *resizer.Error, pubErr error) resizer.Out
 		ref.ID, ref.Source = req.ID(), req.Source()
 	}
 	data := resizer.OutcomeData{Request: ref}
-	e := event.New()
-	e.SetID("out-" + ref.ID)
-	e.SetSource("test-resizer")
-	e.SetType(resizer.TypeSucceeded)
 	if rerr != nil {
-		e.SetType(resizer.TypeFailed)
 		data.Error = &resizer.ErrorData{Code: rerr.Code, Reason: rerr.Reason, Message: rerr.Message, Retryable: rerr.Retryable()}
 	}
-	if err := e.SetData(event.ApplicationJSON, data); err != nil {
+	out, err := resizer.EncodeOutcome(resizer.EventAttributes{ID: "out-" + ref.ID, Source: "test-resizer", Time: time.Now()}, data)
+	if err != nil {
 		panic(err)
 	}
-	return resizer.Outcome{Event: e, Data: data, Err: rerr, PublishErr: pubErr}
+	out.PublishErr = pubErr
+	return out
 }
 
 // --- helpers shared by the tests ---

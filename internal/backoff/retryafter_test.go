@@ -1,4 +1,4 @@
-package sink
+package backoff
 
 import (
 	"net/http"
@@ -28,16 +28,30 @@ func TestRetryAfter(t *testing.T) {
 		{"soon", 0},
 		{"1.5", 0},
 	} {
-		h := http.Header{}
-		if tc.header != "" {
-			h.Set("Retry-After", tc.header)
-		}
-		if got := retryAfter(h, now, limit); got != tc.want {
+		if got := RetryAfter(tc.header, now, limit); got != tc.want {
 			t.Errorf("Retry-After %q = %v, want %v", tc.header, got, tc.want)
 		}
 	}
-	h := http.Header{"Retry-After": {"2"}}
-	if got := retryAfter(h, now, 0); got != 0 {
+	if got := RetryAfter("2", now, 0); got != 0 {
 		t.Errorf("with no limit (Policy.Max 0) Retry-After gave %v, want 0", got)
+	}
+}
+
+func TestRetryAfterWithADayLimit(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cases := map[string]time.Duration{
+		"":                              0,
+		"3":                             3 * time.Second,
+		" 7 ":                           7 * time.Second,
+		"-5":                            0,
+		"99999999999999999":             24 * time.Hour,
+		"soon":                          0,
+		"Thu, 01 Jan 2026 00:00:30 GMT": 30 * time.Second,
+		"Wed, 31 Dec 2025 23:00:00 GMT": 0,
+	}
+	for in, want := range cases {
+		if got := RetryAfter(in, now, 24*time.Hour); got != want {
+			t.Errorf("RetryAfter(%q) = %v, want %v", in, got, want)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package resizer_test
+package acceptance_test
 
 import (
 	"context"
@@ -18,9 +18,9 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	resizer "github.com/jdcloud-vm-resizer/resizer"
+	"github.com/jdcloud-vm-resizer/resizer/internal/testkit"
 	"github.com/jdcloud-vm-resizer/resizer/jdcloud"
 	"github.com/jdcloud-vm-resizer/resizer/jdcloud/jdcloudsim"
-	"github.com/jdcloud-vm-resizer/resizer/store"
 	"github.com/jdcloud-vm-resizer/resizer/trigger"
 )
 
@@ -39,23 +39,7 @@ var secrets = []string{jdSecretKey, webhookSecret, webhookToken, wrongJDSecret, 
 // secretRig is a rig whose simulator accepts only the distinctive key pair.
 func secretRig(t *testing.T) *rig {
 	t.Helper()
-	creds := jdcloud.Credentials{AccessKey: jdAccessKey, SecretKey: jdSecretKey}
-	sim, err := jdcloudsim.Start(jdcloudsim.Options{Credentials: []jdcloud.Credentials{creds}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	client, err := jdcloud.New(jdcloud.Options{Endpoint: sim.URL(), Credentials: jdcloud.StaticCredentials(creds), Retry: fastRetry()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := &recorder{}
-	h := &resizer.Handler{
-		Compute: client, Publisher: pub, Store: store.NewMemory(1000), Source: "test-resizer",
-		PublishMargin: 200 * time.Millisecond, PollInterval: 5 * time.Millisecond, PollMax: 20 * time.Millisecond,
-		InProgressWait: 100 * time.Millisecond,
-	}
-	return &rig{sim: sim, handler: h, pub: pub}
+	return newRig(t, testkit.WithCredentials(jdcloud.Credentials{AccessKey: jdAccessKey, SecretKey: jdSecretKey}))
 }
 
 // exposure collects everything the outside world can see of a run.
@@ -72,7 +56,7 @@ func (x *exposure) add(format string, args ...any) {
 // published outcome events.
 func (x *exposure) leaks(r *rig) []string {
 	text := x.logs.String() + strings.Join(x.parts, "\n")
-	for _, e := range r.pub.all() {
+	for _, e := range r.Pub.All() {
 		b, _ := json.Marshal(e)
 		text += string(b)
 	}
@@ -118,7 +102,7 @@ func serverRequest(body string, header ...string) func() *http.Request {
 
 func sample(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile("events/" + name)
+	b, err := os.ReadFile("../../events/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +178,7 @@ func deliveries(t *testing.T, authCode resizer.Code) []delivery {
 
 	return []delivery{
 		{name: "direct invoke, resized", lambda: sample(t, "resize-requested.json"), check: ok(jd(""))},
-		{name: "direct invoke, JD 503 until retries run out", setup: func(r *rig) { r.sim.Fail("describeInstance", 503, 3) },
+		{name: "direct invoke, JD 503 until retries run out", setup: func(r *rig) { r.Sim.Fail("describeInstance", 503, 3) },
 			lambda: []byte(event("direct-503", reqData("i-stopped02", "g.n2.large", true))), check: retry},
 		{name: "direct invoke, not found", lambda: []byte(event("direct-missing", reqData("i-missing01", "g.n2.large", false))), check: ok(jd(resizer.CodeNotFound))},
 		{name: "API Gateway structured, HMAC", lambda: apigwRequest(signedHeaders(structuredBody), cejson, structuredBody, false), status: 200, check: ok(jd(""))},
@@ -205,7 +189,7 @@ func deliveries(t *testing.T, authCode resizer.Code) []delivery {
 		{name: "API Gateway wrong token", lambda: apigwRequest(bearer("not-"+webhookToken[4:]), binary("gw-wrong-token"), binaryBody, false), status: 401, check: unauth},
 		{name: "API Gateway invalid HMAC", lambda: apigwRequest(map[string]string{"x-hub-signature-256": sign("not-"+webhookSecret, structuredBody)}, cejson, structuredBody, false), status: 401, check: unauth},
 		{name: "SQS", lambda: sample(t, "sqs-batch.json")},
-		{name: "SQS, JD 500 on resize", setup: func(r *rig) { r.sim.Fail("resizeInstance", 500, 3) },
+		{name: "SQS, JD 500 on resize", setup: func(r *rig) { r.Sim.Fail("resizeInstance", 500, 3) },
 			lambda: sqsOf(event("sqs-500", reqData("i-inclimg01", "g.n2.large", false)))},
 		{name: "EventBridge", lambda: sample(t, "eventbridge.json"), check: ok(jd(""))},
 		{name: "SNS", lambda: sample(t, "sns.json"), check: ok(jd(""))},
@@ -236,9 +220,9 @@ func TestSecretsNeverExposed(t *testing.T) {
 			r := tc.rig(t)
 			x := &exposure{logs: &syncBuffer{}}
 			log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(x.logs), zapcore.DebugLevel))
-			r.handler.Log = log
+			r.Rebuild(func(o *resizer.Options) { o.Log = log })
 			opts := trigger.Options{WebhookSecret: webhookSecret, WebhookToken: webhookToken, Log: log}
-			d := trigger.New(r.handler, opts)
+			d := trigger.New(r.Handler, opts)
 			x.add("%v %+v %#v %s", opts, opts, opts, opts)
 			for _, dv := range deliveries(t, tc.authCode) {
 				t.Run(dv.name, func(t *testing.T) {
@@ -251,7 +235,7 @@ func TestSecretsNeverExposed(t *testing.T) {
 					}
 				})
 			}
-			if tc.authCode == "" && r.sim.Calls("resizeInstance") == 0 {
+			if tc.authCode == "" && r.Sim.Calls("resizeInstance") == 0 {
 				t.Fatalf("no delivery reached resizeInstance; the success path went unscanned")
 			}
 			if tc.authCode != "" && !outcomesHave(r, tc.authCode) {
@@ -305,7 +289,7 @@ func deliver(t *testing.T, x *exposure, d *trigger.Dispatcher, dv delivery) ([]b
 }
 
 func outcomesHave(r *rig, code resizer.Code) bool {
-	for _, e := range r.pub.all() {
+	for _, e := range r.Pub.All() {
 		var d resizer.OutcomeData
 		if json.Unmarshal(e.Data(), &d) == nil && d.Error != nil && d.Error.Code == code {
 			return true

@@ -1,25 +1,6 @@
 package resizer
 
-import (
-	"context"
-	"time"
-)
-
-// Compute is what the resizer needs from JD Cloud's VM service. The jdcloud
-// package implements it over the signed OpenAPI; tests use the same adapter
-// against the simulator. Every error it returns is an *Error carrying the
-// contract code (not_found, auth_failed, api_error, unavailable, …).
-type Compute interface {
-	DescribeInstance(ctx context.Context, regionID, instanceID string) (*Instance, error)
-	// DescribeInstanceTypes returns the named types that exist in the region;
-	// unknown names are simply absent from the answer.
-	DescribeInstanceTypes(ctx context.Context, regionID string, types []string) ([]InstanceType, error)
-	DescribeImageConstraints(ctx context.Context, regionID, imageID string) (*ImageConstraints, error)
-	// ResizeInstance returns JD Cloud's request id of the accepted call.
-	ResizeInstance(ctx context.Context, regionID, instanceID, instanceType string, force bool) (requestID string, err error)
-	StopInstance(ctx context.Context, regionID, instanceID string) (requestID string, err error)
-	StartInstance(ctx context.Context, regionID, instanceID string) (requestID string, err error)
-}
+import "time"
 
 // Instance status values (JD Cloud's).
 const (

@@ -1,4 +1,4 @@
-package sink
+package backoff
 
 import (
 	"errors"
@@ -8,12 +8,12 @@ import (
 	"time"
 )
 
-// retryAfter reads a Retry-After header (delay-seconds or an HTTP-date) as
-// of now. The answer is capped at limit: a sink asking for an hour must not
-// hold an invocation that long; backoff.Retry also gives up rather than
-// sleep past the context's deadline. Absent or unreadable means 0.
-func retryAfter(h http.Header, now time.Time, limit time.Duration) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
+// RetryAfter reads a Retry-After header value (delay-seconds or an
+// HTTP-date) as of now, capped at limit: a server asking for an hour must
+// not hold an invocation that long (Retry also gives up rather than sleep
+// past the context's deadline). Absent, unreadable or in the past means 0.
+func RetryAfter(v string, now time.Time, limit time.Duration) time.Duration {
+	v = strings.TrimSpace(v)
 	if v == "" || limit <= 0 {
 		return 0
 	}

@@ -1,4 +1,4 @@
-package resizer_test
+package acceptance_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	resizer "github.com/jdcloud-vm-resizer/resizer"
+	"github.com/jdcloud-vm-resizer/resizer/internal/testkit"
 	"github.com/jdcloud-vm-resizer/resizer/jdcloud"
 	"github.com/jdcloud-vm-resizer/resizer/jdcloud/jdcloudsim"
 	"github.com/jdcloud-vm-resizer/resizer/store"
@@ -50,13 +51,13 @@ func BenchmarkSQSBatch(b *testing.B) {
 			sim.SetLatency("", 300*time.Millisecond)
 			client, err := jdcloud.New(jdcloud.Options{
 				Endpoint:    sim.URL(),
-				Credentials: demoCreds(jdcloudsim.DemoSecretKey),
+				Credentials: jdcloud.StaticCredentials{AccessKey: jdcloudsim.DemoAccessKey, SecretKey: jdcloudsim.DemoSecretKey},
 				Limiter:     rate.NewLimiter(20, 20),
 			})
 			if err != nil {
 				b.Fatal(err)
 			}
-			h := &resizer.Handler{Compute: client, Store: store.NewMemory(0), Publisher: &recorder{}}
+			h := resizer.NewHandler(resizer.Options{Compute: client, Store: store.NewMemory(0), Publisher: &testkit.Publisher{}})
 			d := trigger.New(h, trigger.Options{Concurrency: 10})
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

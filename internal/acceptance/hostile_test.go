@@ -1,4 +1,4 @@
-package resizer_test
+package acceptance_test
 
 import (
 	"bytes"
@@ -338,8 +338,8 @@ func TestHostileInputs(t *testing.T) {
 			r := newRig(t)
 			logs := &syncBuffer{}
 			log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(logs), zapcore.DebugLevel))
-			r.handler.Log = log
-			d := trigger.New(r.handler, trigger.Options{WebhookSecret: hostileSecret, Log: log})
+			r.Rebuild(func(o *resizer.Options) { o.Log = log })
+			d := trigger.New(r.Handler, trigger.Options{WebhookSecret: hostileSecret, Log: log})
 
 			var status int
 			var answer []byte
@@ -367,13 +367,13 @@ func TestHostileInputs(t *testing.T) {
 				}
 			}
 
-			if n := r.jdCalls(); n != 0 {
+			if n := r.JDCalls(); n != 0 {
 				t.Fatalf("JD Cloud was called %d times", n)
 			}
 			if len(answer) > 16<<10 {
 				t.Fatalf("the answer has %d bytes: it echoes too much of the input", len(answer))
 			}
-			published := r.pub.all()
+			published := r.Pub.All()
 			for _, e := range published {
 				checkInvalidOutcome(t, e.Type(), e.Data())
 			}
