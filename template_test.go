@@ -1,7 +1,8 @@
 package resizer_test
 
 // The SAM template and the sample events are part of the product: these
-// tests hold the template to the official SAM schema and to CONTRACT §2/§4,
+// tests hold the template to the official SAM schema (vendored in
+// internal/samschema), to the README's configuration table and CONTRACT §4,
 // and the samples to the CloudEvents and trigger shapes the function reads.
 // Helpers carry a tpl/sample prefix: the package is shared with other tests.
 
@@ -33,18 +34,6 @@ import (
 )
 
 type tplObj = map[string]any
-
-// tplShared finds a file of the shared specs, which live beside the
-// repository (../shared, as CI checks them out), never skipping: a missing
-// spec is a broken checkout, not a reason to pass.
-func tplShared(t *testing.T, rel string) string {
-	t.Helper()
-	p, err := samschema.FindUp(".", filepath.Join("shared", rel))
-	if err != nil {
-		t.Fatalf("%v\nthe shared specs are expected in shared/ beside the repository root (../shared/%s)", err, rel)
-	}
-	return p
-}
 
 func tplJSON(t *testing.T) []byte {
 	t.Helper()
@@ -152,43 +141,62 @@ func TestTemplateMatchesSAMSchema(t *testing.T) {
 	}
 }
 
-// tplContractVar is a row of CONTRACT §2's configuration table.
-type tplContractVar struct {
+// tplConfigVar is a variable of the README's configuration table.
+type tplConfigVar struct {
 	name, def string
+	// serverOnly: the row is marked "(server mode only)"; the variable
+	// matters only to the HTTP server, never under Lambda.
+	serverOnly bool
+	// alias: another spelling of the row's variable, written "(or `X`)"
+	// after it (K_SINK, which Knative injects, for RESULT_SINK_URL).
+	alias bool
 }
 
-// tplContractVars reads the variables and their defaults from CONTRACT §2,
-// so that a variable added to the contract fails this test until the
-// template passes it on.
-func tplContractVars(t *testing.T) []tplContractVar {
+var (
+	tplAliasRE   = regexp.MustCompile("\\(or (`[A-Z][A-Z0-9_]+`(, `[A-Z][A-Z0-9_]+`)*)\\)")
+	tplVarNameRE = regexp.MustCompile("`([A-Z][A-Z0-9_]+)`")
+	tplDefaultRE = regexp.MustCompile("`([^`]*)`")
+)
+
+// tplConfigVars reads the variables and their defaults from the table of
+// the README's "## Configuration" section, the users' reference, so that a
+// variable documented there fails this test until the template passes it
+// on (or the row says it is for server mode only).
+func tplConfigVars(t *testing.T) []tplConfigVar {
 	t.Helper()
-	raw, err := os.ReadFile(tplShared(t, "CONTRACT.md"))
+	raw, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, sec, ok := strings.Cut(string(raw), "\n## 2.")
+	_, sec, ok := strings.Cut(string(raw), "\n## Configuration\n")
 	if !ok {
-		t.Fatal("CONTRACT.md has no section 2")
+		t.Fatal("README.md has no \"## Configuration\" section")
 	}
 	sec, _, _ = strings.Cut(sec, "\n## ")
-	nameRE := regexp.MustCompile("`([A-Z][A-Z0-9_]+)`")
-	defRE := regexp.MustCompile("`([^`]*)`")
-	var vars []tplContractVar
+	var vars []tplConfigVar
 	for line := range strings.SplitSeq(sec, "\n") {
 		cells := strings.Split(line, "|")
 		if len(cells) < 4 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
 			continue
 		}
 		def := ""
-		if m := defRE.FindStringSubmatch(cells[2]); m != nil {
+		if m := tplDefaultRE.FindStringSubmatch(cells[2]); m != nil {
 			def = m[1]
 		}
-		for _, m := range nameRE.FindAllStringSubmatch(cells[1], -1) {
-			vars = append(vars, tplContractVar{m[1], def})
+		serverOnly := strings.Contains(cells[3], "(server mode only)")
+		names := cells[1]
+		for _, m := range tplAliasRE.FindAllStringSubmatch(names, -1) {
+			for _, n := range tplVarNameRE.FindAllStringSubmatch(m[1], -1) {
+				vars = append(vars, tplConfigVar{name: n[1], def: def, serverOnly: serverOnly, alias: true})
+			}
+		}
+		names = tplAliasRE.ReplaceAllString(names, "")
+		for _, m := range tplVarNameRE.FindAllStringSubmatch(names, -1) {
+			vars = append(vars, tplConfigVar{name: m[1], def: def, serverOnly: serverOnly})
 		}
 	}
 	if len(vars) < 15 {
-		t.Fatalf("read only %d variables from CONTRACT §2: %v", len(vars), vars)
+		t.Fatalf("read only %d variables from the README's configuration table: %v", len(vars), vars)
 	}
 	return vars
 }
@@ -222,14 +230,22 @@ func TestTemplateWiring(t *testing.T) {
 
 	t.Run("environment", func(t *testing.T) {
 		env := tplAt(t, props, "Environment", "Variables").(tplObj)
-		for _, v := range tplContractVars(t) {
+		documented := map[string]bool{}
+		for _, v := range tplConfigVars(t) {
+			documented[v.name] = true
 			val, ok := env[v.name]
 			switch {
-			case v.name == "K_SINK":
-				// Knative injects it; RESULT_SINK_URL is the Lambda spelling.
+			case v.alias:
+				// Another spelling of a variable the template sets under
+				// its own name: K_SINK is Knative's RESULT_SINK_URL.
+				continue
+			case v.serverOnly:
+				if ok {
+					t.Errorf("%s is for HTTP server mode only (README), yet the template sets it for Lambda", v.name)
+				}
 				continue
 			case !ok:
-				t.Errorf("CONTRACT §2 variable %s is not in the function's Environment", v.name)
+				t.Errorf("README variable %s is not in the function's Environment", v.name)
 			case v.name == "IDEMPOTENCY_TABLE":
 				tplSame(t, v.name, val, `{"Ref": "IdempotencyTable"}`)
 			case v.name == "ALLOW_UNAUTHENTICATED":
@@ -237,6 +253,12 @@ func TestTemplateWiring(t *testing.T) {
 				tplSame(t, v.name, val, `"false"`)
 			default:
 				tplCheckParamDefault(t, params, v.name, val, v.def)
+			}
+		}
+		// A setting users cannot look up is one they cannot use.
+		for _, name := range slices.Sorted(maps.Keys(env)) {
+			if !documented[name] {
+				t.Errorf("the function's Environment sets %s, which the README's configuration table does not list", name)
 			}
 		}
 		tplCheckParamDefault(t, params, "BATCH_CONCURRENCY", env["BATCH_CONCURRENCY"], "10")
@@ -446,7 +468,7 @@ func TestTemplateWiring(t *testing.T) {
 }
 
 // tplCheckParamDefault checks that an environment value is a parameter whose
-// default is the contract's default (empty meaning unset).
+// default is the documented default (empty meaning unset).
 func tplCheckParamDefault(t *testing.T, params tplObj, env string, val any, want string) {
 	t.Helper()
 	ref, ok := val.(tplObj)["Ref"].(string)
@@ -460,7 +482,7 @@ func tplCheckParamDefault(t *testing.T, params tplObj, env string, val any, want
 		return
 	}
 	if got := tplScalar(p["Default"]); got != want {
-		t.Errorf("%s: parameter %s defaults to %q, the contract says %q", env, ref, got, want)
+		t.Errorf("%s: parameter %s defaults to %q, the README says %q", env, ref, got, want)
 	}
 }
 
