@@ -1,0 +1,5 @@
+// Package deploytest holds the tests of what deploys the function rather
+// than what it runs: template.yaml against the vendored SAM schema, the
+// README's configuration table and the Makefile. The files it reads are at
+// the repository root; the package has no code of its own.
+package deploytest
