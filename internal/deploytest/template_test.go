@@ -280,6 +280,66 @@ func TestTemplateWiring(t *testing.T) {
 				t.Errorf("parameter %s is never referenced", name)
 			}
 		}
+		// The console's deploy form shows parameters by group; one left out
+		// lands in an unlabelled heap at the end.
+		grouped := map[string]int{}
+		for _, g := range tplAt(t, doc, "Metadata", "AWS::CloudFormation::Interface", "ParameterGroups").([]any) {
+			for _, name := range tplAt(t, g, "Parameters").([]any) {
+				grouped[name.(string)]++
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(params)) {
+			if grouped[name] != 1 {
+				t.Errorf("parameter %s is in %d parameter groups, want 1", name, grouped[name])
+			}
+		}
+		for name := range grouped {
+			if params[name] == nil {
+				t.Errorf("parameter group lists %s, which is not a parameter", name)
+			}
+		}
+	})
+
+	// The constraints of Part two's parameters must refuse what the
+	// function would refuse at start, so that a bad value fails the deploy
+	// rather than every invocation.
+	t.Run("constraints refuse bad values", func(t *testing.T) {
+		for name, c := range map[string]struct{ good, bad []string }{
+			"AllowedDirections":    {[]string{"up", "down", "up,down"}, []string{"", "sideways", "up,sideways", "UP"}},
+			"AlertInstanceLabel":   {[]string{"instance", "jd_id2"}, []string{"", "2x", "a-b", "a b"}},
+			"DefaultRegion":        {[]string{"", "cn-north-1", "cn-east-2"}, []string{"cn-north", "CN-NORTH-1", "../x"}},
+			"JiraFields":           {[]string{"", "instanceId=customfield_10050", "instanceId=customfield_1,regionId=customfield_2"}, []string{"instanceId", "instanceId=", "=x", "a=b,"}},
+			"ApprovalTtl":          {[]string{"24h", "90m", "1h30m"}, []string{"", "0", "24", "1d", "-1h"}},
+			"FleetWindow":          {[]string{"1h", "15m"}, []string{"", "0", "1w", "-1h"}},
+			"MaxConcurrentResizes": {[]string{"0", "3", "100"}, []string{"", "-1", "1.5", "three"}},
+			"MaxResizesPerWindow":  {[]string{"0", "10"}, []string{"", "-1", "1e3"}},
+			"MaxFailuresPerWindow": {[]string{"0", "3"}, []string{"", "-3", "x"}},
+			"ResizeWindows":        {[]string{"", "Mon-Fri 01:00-05:00,Sat 00:00-06:00", "22:00-02:00"}, []string{"Mon-Fri 01:00-05:00;Sat", "$(x)"}},
+			"ResizeWindowsTz":      {[]string{"UTC", "Asia/Shanghai", "America/Argentina/Buenos_Aires", "Etc/GMT+8"}, []string{"", "/UTC", "Asia/", "UTC offset"}},
+			"MetricsNamespace":     {[]string{"JDCloudVMResizer", "off", "Team/Resizer", "My Resizer"}, []string{"", " x", "a\"b", strings.Repeat("n", 256)}},
+		} {
+			p := tplAt(t, params, name).(tplObj)
+			ok := func(v string) bool {
+				if pat, has := p["AllowedPattern"].(string); has {
+					return regexp.MustCompile(pat).MatchString(v)
+				}
+				if av, has := p["AllowedValues"].([]any); has {
+					return slices.Contains(av, any(v))
+				}
+				t.Fatalf("parameter %s has neither AllowedPattern nor AllowedValues", name)
+				return false
+			}
+			for _, v := range c.good {
+				if !ok(v) {
+					t.Errorf("parameter %s refuses %q", name, v)
+				}
+			}
+			for _, v := range c.bad {
+				if ok(v) {
+					t.Errorf("parameter %s accepts %q", name, v)
+				}
+			}
+		}
 	})
 
 	t.Run("references resolve", func(t *testing.T) {
