@@ -449,7 +449,16 @@ func TestTemplateWiring(t *testing.T) {
 		tplSame(t, "Events.Queue", tplAt(t, props, "Events", "Queue"), `{"Type": "SQS", "Properties": {
 			"Queue": {"Fn::GetAtt": ["ResizeQueue", "Arn"]},
 			"BatchSize": 10,
-			"FunctionResponseTypes": ["ReportBatchItemFailures"]}}`)
+			"FunctionResponseTypes": ["ReportBatchItemFailures"],
+			"ScalingConfig": {"MaximumConcurrency": {"Ref": "SqsMaximumConcurrency"}}}}`)
+		// MaximumConcurrency × JDCLOUD_RATE_LIMIT bounds the account's JD
+		// Cloud request rate from the queue; AWS refuses less than 2.
+		mc := tplAt(t, params, "SqsMaximumConcurrency").(tplObj)
+		tplSame(t, "SqsMaximumConcurrency", tplObj{"Type": mc["Type"], "Default": mc["Default"], "MinValue": mc["MinValue"], "MaxValue": mc["MaxValue"]},
+			`{"Type": "Number", "Default": 2, "MinValue": 2, "MaxValue": 1000}`)
+		if d, _ := mc["Description"].(string); !strings.Contains(d, "JDCloudRateLimit") {
+			t.Errorf("SqsMaximumConcurrency's Description should say it bounds the JD Cloud rate with JDCloudRateLimit: %q", d)
+		}
 		q := tplAt(t, res, "ResizeQueue").(tplObj)
 		tplSame(t, "ResizeQueue.Type", q["Type"], `"AWS::SQS::Queue"`)
 		vis, _ := tplAt(t, q, "Properties", "VisibilityTimeout").(float64)
