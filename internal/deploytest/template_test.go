@@ -316,7 +316,9 @@ func TestTemplateWiring(t *testing.T) {
 			"MaxFailuresPerWindow": {[]string{"0", "3"}, []string{"", "-3", "x"}},
 			"ResizeWindows":        {[]string{"", "Mon-Fri 01:00-05:00,Sat 00:00-06:00", "22:00-02:00"}, []string{"Mon-Fri 01:00-05:00;Sat", "$(x)"}},
 			"ResizeWindowsTz":      {[]string{"UTC", "Asia/Shanghai", "America/Argentina/Buenos_Aires", "Etc/GMT+8"}, []string{"", "/UTC", "Asia/", "UTC offset"}},
-			"MetricsNamespace":     {[]string{"JDCloudVMResizer", "off", "Team/Resizer", "My Resizer"}, []string{"", " x", "a\"b", strings.Repeat("n", 256)}},
+			"PendingTargetArn": {[]string{"", "arn:aws:events:eu-west-1:123456789012:api-destination/jira/0f1e", "arn:aws:sqs:eu-west-1:123456789012:tickets"},
+				[]string{"jira", "arn:aws:events", "https://example.atlassian.net/"}},
+			"MetricsNamespace": {[]string{"JDCloudVMResizer", "off", "Team/Resizer", "My Resizer"}, []string{"", " x", "a\"b", strings.Repeat("n", 256)}},
 		} {
 			p := tplAt(t, params, name).(tplObj)
 			ok := func(v string) bool {
@@ -500,7 +502,80 @@ func TestTemplateWiring(t *testing.T) {
 			"Principal": {"Service": "events.amazonaws.com"},
 			"Action": "sqs:SendMessage",
 			"Resource": {"Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]},
-			"Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ResizeFunctionRequestRule", "Arn"]}}}}]`)
+			"Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ResizeFunctionRequestRule", "Arn"]}}}},
+			{"Fn::If": ["HasPendingTarget", {
+			"Sid": "PendingRuleDeadLetters", "Effect": "Allow",
+			"Principal": {"Service": "events.amazonaws.com"},
+			"Action": "sqs:SendMessage",
+			"Resource": {"Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]},
+			"Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["PendingRule", "Arn"]}}}},
+			{"Ref": "AWS::NoValue"}]}]`)
+	})
+
+	t.Run("pending rule", func(t *testing.T) {
+		const apiDest = "arn:aws:events:eu-west-1:123456789012:api-destination/jira/0f1e2d3c-aaaa-bbbb-cccc-123456789abc"
+		// Which resources exist for which settings: the rule needs both the
+		// bus and the target, the role only an API destination.
+		for _, c := range []struct {
+			bus, target    string
+			rule, withRole bool
+		}{
+			{"", "", false, false},
+			{"outcomes", "", false, false},
+			{"", apiDest, false, false}, // refused by the PendingTargetNeedsResultEventBus rule
+			{"outcomes", apiDest, true, true},
+			{"outcomes", "arn:aws-cn:events:cn-north-1:123456789012:api-destination/t/1", true, true},
+			{"outcomes", "arn:aws:sqs:eu-west-1:123456789012:tickets", true, false},
+			{"outcomes", "arn:aws:lambda:eu-west-1:123456789012:function:ticket", true, false},
+			{"outcomes", "arn:aws:events:eu-west-1:123456789012:event-bus/other", true, false},
+		} {
+			p := map[string]string{"ResultEventBus": c.bus, "PendingTargetArn": c.target}
+			if got := tplCondition(t, doc, "HasPendingTarget", p); got != c.rule {
+				t.Errorf("bus %q, target %q: HasPendingTarget = %v, want %v", c.bus, c.target, got, c.rule)
+			}
+			if got := tplCondition(t, doc, "PendingTargetIsApiDestination", p); got != c.withRole {
+				t.Errorf("bus %q, target %q: PendingTargetIsApiDestination = %v, want %v", c.bus, c.target, got, c.withRole)
+			}
+		}
+		tplSame(t, "Rules.PendingTargetNeedsResultEventBus", tplAt(t, doc, "Rules", "PendingTargetNeedsResultEventBus"), `{
+			"RuleCondition": {"Fn::Not": [{"Fn::Equals": [{"Ref": "PendingTargetArn"}, ""]}]},
+			"Assertions": [{"Assert": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ResultEventBus"}, ""]}]},
+				"AssertDescription": "PendingTargetArn is fed from ResultEventBus; set ResultEventBus too."}]}`)
+
+		rule := tplAt(t, res, "PendingRule").(tplObj)
+		tplSame(t, "PendingRule.Type", rule["Type"], `"AWS::Events::Rule"`)
+		tplSame(t, "PendingRule.Condition", rule["Condition"], `"HasPendingTarget"`)
+		rp := tplAt(t, rule, "Properties").(tplObj)
+		tplSame(t, "PendingRule bus", rp["EventBusName"], `{"Ref": "ResultEventBus"}`)
+		// The sink puts outcomes with Source = RESULT_SOURCE and DetailType
+		// = the CloudEvent type; CONTRACT §8 names the pending type.
+		tplSame(t, "PendingRule pattern", rp["EventPattern"],
+			`{"source": [{"Ref": "ResultSource"}], "detail-type": ["com.jdcloud.vm.resize.pending"]}`)
+		tplSame(t, "PendingRule state", rp["State"], `"ENABLED"`)
+		tplSame(t, "PendingRule targets", rp["Targets"], `[{
+			"Id": "PendingTarget",
+			"Arn": {"Ref": "PendingTargetArn"},
+			"RoleArn": {"Fn::If": ["PendingTargetIsApiDestination", {"Fn::GetAtt": ["PendingTargetRole", "Arn"]}, {"Ref": "AWS::NoValue"}]},
+			"InputPath": "$.detail",
+			"RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+			"DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]}}}]`)
+
+		role := tplAt(t, res, "PendingTargetRole").(tplObj)
+		tplSame(t, "PendingTargetRole.Type", role["Type"], `"AWS::IAM::Role"`)
+		tplSame(t, "PendingTargetRole.Condition", role["Condition"], `"PendingTargetIsApiDestination"`)
+		tplSame(t, "PendingTargetRole trust", tplAt(t, role, "Properties", "AssumeRolePolicyDocument"), `{
+			"Version": "2012-10-17",
+			"Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole",
+				"Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]}`)
+		tplSame(t, "PendingTargetRole policies", tplAt(t, role, "Properties", "Policies"), `[{
+			"PolicyName": "InvokePendingTarget",
+			"PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Sid": "InvokeApiDestination", "Effect": "Allow",
+				"Action": "events:InvokeApiDestination", "Resource": {"Ref": "PendingTargetArn"}}]}}]`)
+		for _, k := range []string{"ManagedPolicyArns", "RoleName", "PermissionsBoundary"} {
+			if _, ok := tplAt(t, role, "Properties").(tplObj)[k]; ok {
+				t.Errorf("PendingTargetRole sets %s: it should hold exactly its one inline statement", k)
+			}
+		}
 	})
 
 	t.Run("idempotency table", func(t *testing.T) {
@@ -526,6 +601,104 @@ func TestTemplateWiring(t *testing.T) {
 			tplSame(t, "Outputs."+name, tplAt(t, out, name, "Value"), want)
 		}
 	})
+}
+
+// tplCondition evaluates a template condition for the given parameter
+// values (the others take their defaults), with the few functions the
+// template's conditions use. An unsupported function fails the test rather
+// than guessing.
+func tplCondition(t *testing.T, doc tplObj, name string, values map[string]string) bool {
+	t.Helper()
+	params := tplAt(t, doc, "Parameters").(tplObj)
+	conds := tplAt(t, doc, "Conditions").(tplObj)
+	ref := func(p string) string {
+		if v, ok := values[p]; ok {
+			return v
+		}
+		pm, ok := params[p].(tplObj)
+		if !ok {
+			t.Fatalf("condition refers to %q, which is not a parameter", p)
+		}
+		return tplScalar(pm["Default"])
+	}
+	var eval func(v any) any
+	evalBool := func(v any) bool {
+		b, ok := eval(v).(bool)
+		if !ok {
+			t.Fatalf("%v is not a condition", v)
+		}
+		return b
+	}
+	evalString := func(v any) string {
+		s, ok := eval(v).(string)
+		if !ok {
+			t.Fatalf("%v is not a string", v)
+		}
+		return s
+	}
+	eval = func(v any) any {
+		switch x := v.(type) {
+		case string:
+			return x
+		case tplObj:
+			if len(x) != 1 {
+				break
+			}
+			for fn, arg := range x {
+				l, _ := arg.([]any)
+				switch fn {
+				case "Ref":
+					return ref(arg.(string))
+				case "Condition":
+					c, ok := conds[arg.(string)]
+					if !ok {
+						t.Fatalf("condition %v is not defined", arg)
+					}
+					return evalBool(c)
+				case "Fn::Not":
+					return !evalBool(l[0])
+				case "Fn::And", "Fn::Or":
+					all, anyOf := true, false
+					for _, e := range l {
+						b := evalBool(e)
+						all, anyOf = all && b, anyOf || b
+					}
+					if fn == "Fn::And" {
+						return all
+					}
+					return anyOf
+				case "Fn::Equals":
+					return evalString(l[0]) == evalString(l[1])
+				case "Fn::Split":
+					parts := strings.Split(evalString(l[1]), evalString(l[0]))
+					out := make([]any, len(parts))
+					for i, p := range parts {
+						out[i] = p
+					}
+					return out
+				case "Fn::Select":
+					i, _ := l[0].(float64)
+					list, _ := eval(l[1]).([]any)
+					if int(i) >= len(list) {
+						t.Fatalf("Fn::Select index %v out of range of %v: CloudFormation would fail the deploy", i, list)
+					}
+					return list[int(i)]
+				case "Fn::Sub":
+					tmpl, _ := arg.(string)
+					return tplSubVar.ReplaceAllStringFunc(tmpl, func(m string) string {
+						return ref(m[2 : len(m)-1])
+					})
+				}
+			}
+		}
+		t.Fatalf("cannot evaluate %v", v)
+		return nil
+	}
+	c, ok := conds[name]
+	if !ok {
+		t.Fatalf("condition %s is not defined", name)
+	}
+	return evalBool(c)
 }
 
 // tplCheckParamDefault checks that an environment value is a parameter whose
