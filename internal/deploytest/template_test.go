@@ -318,6 +318,8 @@ func TestTemplateWiring(t *testing.T) {
 			"ResizeWindowsTz":      {[]string{"UTC", "Asia/Shanghai", "America/Argentina/Buenos_Aires", "Etc/GMT+8"}, []string{"", "/UTC", "Asia/", "UTC offset"}},
 			"PendingTargetArn": {[]string{"", "arn:aws:events:eu-west-1:123456789012:api-destination/jira/0f1e", "arn:aws:sqs:eu-west-1:123456789012:tickets"},
 				[]string{"jira", "arn:aws:events", "https://example.atlassian.net/"}},
+			"AlarmTopicArn": {[]string{"", "arn:aws:sns:eu-west-1:123456789012:ops-alerts"},
+				[]string{"ops-alerts", "arn:aws:sqs:eu-west-1:123456789012:q", "arn:aws:sns:eu-west-1:1234:ops"}},
 			"MetricsNamespace": {[]string{"JDCloudVMResizer", "off", "Team/Resizer", "My Resizer"}, []string{"", " x", "a\"b", strings.Repeat("n", 256)}},
 		} {
 			p := tplAt(t, params, name).(tplObj)
