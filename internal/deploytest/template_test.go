@@ -377,11 +377,46 @@ func TestTemplateWiring(t *testing.T) {
 			})
 		}
 		conds := tplAt(t, doc, "Conditions").(tplObj)
-		tplConditionRefs(doc["Resources"], func(name string) {
-			if _, ok := conds[name]; !ok {
-				t.Errorf("Resources use condition %q, which Conditions does not define", name)
+		usedConds := map[string]bool{}
+		for _, section := range []string{"Resources", "Outputs", "Conditions"} {
+			tplConditionRefs(doc[section], func(name string) {
+				usedConds[name] = true
+				if _, ok := conds[name]; !ok {
+					t.Errorf("%s use condition %q, which Conditions does not define", section, name)
+				}
+			})
+		}
+		for name := range conds {
+			if !usedConds[name] {
+				t.Errorf("condition %s is defined but nothing uses it", name)
 			}
-		})
+		}
+	})
+
+	// A reference to a resource that may not exist fails the deploy
+	// whenever it does not: each one must sit under that resource's own
+	// condition, as the referring resource's or output's Condition or an
+	// Fn::If branch around the reference.
+	t.Run("conditional resources are referenced under their condition", func(t *testing.T) {
+		for _, section := range []string{"Resources", "Outputs"} {
+			entries, _ := doc[section].(tplObj)
+			for name, e := range entries {
+				em, _ := e.(tplObj)
+				var under []string
+				if c, ok := em["Condition"].(string); ok {
+					under = []string{c}
+				}
+				tplRefsUnder(e, under, func(ref string, under []string) {
+					r, ok := res[ref].(tplObj)
+					if !ok {
+						return
+					}
+					if c, ok := r["Condition"].(string); ok && !slices.Contains(under, c) {
+						t.Errorf("%s.%s refers to %s outside its condition %s (under %v)", section, name, ref, c, under)
+					}
+				})
+			}
+		}
 	})
 
 	t.Run("permissions are scoped", func(t *testing.T) {
@@ -443,6 +478,29 @@ func TestTemplateWiring(t *testing.T) {
 			`{"Fn::Not": [{"Fn::Equals": [{"Ref": "JDCloudCredentialsSecret"}, ""]}]}`)
 		tplSame(t, "Conditions.HasResultEventBus", tplAt(t, doc, "Conditions", "HasResultEventBus"),
 			`{"Fn::Not": [{"Fn::Equals": [{"Ref": "ResultEventBus"}, ""]}]}`)
+	})
+
+	// sam deploy takes its capabilities from samconfig.toml: the template
+	// creates roles (the function's, the pending target's), which needs
+	// CAPABILITY_IAM, and CAPABILITY_NAMED_IAM as soon as one is named.
+	t.Run("samconfig capabilities", func(t *testing.T) {
+		cfg := string(tplRepoFile(t, "samconfig.toml"))
+		m := regexp.MustCompile(`(?m)^capabilities = "([A-Z_ ]+)"$`).FindStringSubmatch(cfg)
+		if m == nil {
+			t.Fatal(`samconfig.toml: no capabilities = "…" line`)
+		}
+		caps := strings.Fields(m[1])
+		if !slices.Contains(caps, "CAPABILITY_IAM") {
+			t.Errorf("samconfig.toml capabilities %v lack CAPABILITY_IAM", caps)
+		}
+		for name, r := range res {
+			if tplAt(t, r, "Type") != "AWS::IAM::Role" {
+				continue
+			}
+			if _, named := tplAt(t, r, "Properties").(tplObj)["RoleName"]; named && !slices.Contains(caps, "CAPABILITY_NAMED_IAM") {
+				t.Errorf("%s has a RoleName, which needs CAPABILITY_NAMED_IAM in samconfig.toml", name)
+			}
+		}
 	})
 
 	t.Run("function URL", func(t *testing.T) {
@@ -780,23 +838,36 @@ var tplSubVar = regexp.MustCompile(`\$\{([^!}][^}]*)\}`)
 // Fn::GetAtt, and the ${Name} or ${Name.Attr} variables of Fn::Sub that its
 // own variable map does not define.
 func tplRefs(v any, fn func(string)) {
+	tplRefsUnder(v, nil, func(name string, _ []string) { fn(name) })
+}
+
+// tplRefsUnder is tplRefs that also tells, for each reference, the
+// conditions it sits under: those of the Fn::If branches around it, the
+// false branch as "!" + condition.
+func tplRefsUnder(v any, under []string, fn func(name string, under []string)) {
 	switch x := v.(type) {
 	case []any:
 		for _, e := range x {
-			tplRefs(e, fn)
+			tplRefsUnder(e, under, fn)
 		}
 	case tplObj:
+		if l, ok := x["Fn::If"].([]any); ok && len(x) == 1 && len(l) == 3 {
+			c, _ := l[0].(string)
+			tplRefsUnder(l[1], append(slices.Clip(under), c), fn)
+			tplRefsUnder(l[2], append(slices.Clip(under), "!"+c), fn)
+			return
+		}
 		for k, e := range x {
 			switch k {
 			case "Ref":
 				if s, ok := e.(string); ok {
-					fn(s)
+					fn(s, under)
 					continue
 				}
 			case "Fn::GetAtt":
 				if l, ok := e.([]any); ok && len(l) > 0 {
 					if s, ok := l[0].(string); ok {
-						fn(s)
+						fn(s, under)
 					}
 				}
 			case "Fn::Sub":
@@ -804,7 +875,7 @@ func tplRefs(v any, fn func(string)) {
 				if l, ok := e.([]any); ok && len(l) == 2 {
 					tmpl = l[0]
 					vars, _ = l[1].(tplObj)
-					tplRefs(l[1], fn)
+					tplRefsUnder(l[1], under, fn)
 				}
 				if s, ok := tmpl.(string); ok {
 					for _, m := range tplSubVar.FindAllStringSubmatch(s, -1) {
@@ -813,13 +884,13 @@ func tplRefs(v any, fn func(string)) {
 							name = m[1]
 						}
 						if _, local := vars[name]; !local {
-							fn(name)
+							fn(name, under)
 						}
 					}
 				}
 				continue
 			}
-			tplRefs(e, fn)
+			tplRefsUnder(e, under, fn)
 		}
 	}
 }
