@@ -2,6 +2,7 @@ package samschema
 
 import (
 	"bytes"
+	_ "embed"
 	"fmt"
 	"maps"
 	"os"
@@ -23,7 +24,7 @@ const matchTimeout = 5 * time.Second
 // tells SAM resources from plain CloudFormation ones with a look-ahead
 // (^(?!AWS::Serverless::).+$), which Go's regexp cannot compile.
 type Schema struct {
-	path string
+	name string // for messages
 	s    *jsonschema.Schema
 	// byType maps a resource Type to the definition for it, so that an error
 	// can name what is wrong with that resource instead of listing why it is
@@ -38,34 +39,59 @@ func Compile(path string) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	c := jsonschema.NewCompiler()
-	c.UseRegexpEngine(ecmaScript)
-	if err := c.AddResource(abs, doc); err != nil {
+	s, err := compile(path, abs, raw)
+	if err != nil {
 		return nil, err
 	}
-	s, err := c.Compile(abs)
+	s.name = filepath.Base(path)
+	return s, nil
+}
+
+// samSchema is the official SAM schema, vendored beside this file (see
+// README.md here for its origin and licence), so that the template is held
+// to it from the repository alone.
+//
+//go:embed sam.schema.json
+var samSchema []byte
+
+// SAM compiles the vendored SAM schema.
+func SAM() (*Schema, error) {
+	// A URL no loader serves: every $ref of the schema is to itself, and
+	// nothing should be read from disk on its behalf.
+	return compile("sam.schema.json", "mem:///samschema/sam.schema.json", samSchema)
+}
+
+// compile compiles raw, known to the compiler as url and to messages as
+// name.
+func compile(name, url string, raw []byte) (*Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	byType, err := resourceSchemas(c, abs, doc)
+	c := jsonschema.NewCompiler()
+	c.UseRegexpEngine(ecmaScript)
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, err
+	}
+	s, err := c.Compile(url)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &Schema{path: path, s: s, byType: byType}, nil
+	byType, err := resourceSchemas(c, url, doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &Schema{name: name, s: s, byType: byType}, nil
 }
 
 // resourceSchemas finds the definitions the SAM schema offers for
 // Resources (properties.Resources.additionalProperties.anyOf) that pin a
 // single Type, and compiles each. A schema without that layout yields none.
-func resourceSchemas(c *jsonschema.Compiler, abs string, doc any) (map[string]*jsonschema.Schema, error) {
+func resourceSchemas(c *jsonschema.Compiler, url string, doc any) (map[string]*jsonschema.Schema, error) {
 	anyOf, _ := dig(doc, "properties", "Resources", "additionalProperties", "anyOf").([]any)
 	out := map[string]*jsonschema.Schema{}
 	for _, alt := range anyOf {
@@ -82,7 +108,7 @@ func resourceSchemas(c *jsonschema.Compiler, abs string, doc any) (map[string]*j
 		if !ok {
 			continue
 		}
-		sch, err := c.Compile(abs + ref)
+		sch, err := c.Compile(url + ref)
 		if err != nil {
 			return nil, err
 		}
@@ -115,9 +141,9 @@ func (s *Schema) Validate(doc []byte) error {
 		return nil
 	}
 	if focused := s.focus(v); focused != "" {
-		return fmt.Errorf("does not match %s:\n%s", filepath.Base(s.path), focused)
+		return fmt.Errorf("does not match %s:\n%s", s.name, focused)
 	}
-	return fmt.Errorf("does not match %s: %w", filepath.Base(s.path), err)
+	return fmt.Errorf("does not match %s: %w", s.name, err)
 }
 
 // focus validates each resource against the definition for its Type and

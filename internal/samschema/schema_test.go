@@ -128,3 +128,27 @@ func TestSchemaNamesTheFailingResource(t *testing.T) {
 		t.Errorf("misspelt type: error %v, want the full anyOf report", err)
 	}
 }
+
+func TestSAMIsTheVendoredSchema(t *testing.T) {
+	s, err := SAM()
+	if err != nil {
+		t.Fatalf("SAM: %v", err)
+	}
+	// The per-type definitions are what makes its errors readable; the
+	// vendored file must still have the layout resourceSchemas expects.
+	for _, typ := range []string{"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::SimpleTable"} {
+		if s.byType[typ] == nil {
+			t.Errorf("no definition for %s in the vendored schema", typ)
+		}
+	}
+	ok := `{"Transform": "AWS::Serverless-2016-10-31", "Resources": {"F": {"Type": "AWS::Serverless::Function",
+		"Properties": {"Runtime": "provided.al2023", "Handler": "bootstrap", "CodeUri": "."}}}}`
+	if err := s.Validate([]byte(ok)); err != nil {
+		t.Errorf("a minimal function refused: %v", err)
+	}
+	bad := `{"Resources": {"F": {"Type": "AWS::Serverless::Function", "Properties": {"Runtimes": "x"}}}}`
+	err = s.Validate([]byte(bad))
+	if err == nil || !strings.Contains(err.Error(), "sam.schema.json") || !strings.Contains(err.Error(), "Resources.F") {
+		t.Errorf("unknown property: %v, want an error naming sam.schema.json and Resources.F", err)
+	}
+}

@@ -1,21 +1,14 @@
-package resizer_test
+package deploytest
 
-// The SAM template and the sample events are part of the product: these
-// tests hold the template to the official SAM schema and to CONTRACT §2/§4,
-// and the samples to the CloudEvents and trigger shapes the function reads.
-// Helpers carry a tpl/sample prefix: the package is shared with other tests.
+// The SAM template is part of the product: these tests hold it to the
+// official SAM schema (vendored in internal/samschema), to the README's
+// configuration table, to CONTRACT §4's triggers and to the Makefile target
+// SAM builds with.
 
 import (
-	"crypto/hmac"
-	"crypto/md5"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"mime"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -24,35 +17,29 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unicode/utf8"
-
-	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/jdcloud-vm-resizer/resizer"
 	"github.com/jdcloud-vm-resizer/resizer/internal/samschema"
 )
 
-type tplObj = map[string]any
+// repoRoot is where the files under test live, relative to this package.
+const repoRoot = "../.."
 
-// tplShared finds a file of the shared specs, which live beside the
-// repository (../shared, as CI checks them out), never skipping: a missing
-// spec is a broken checkout, not a reason to pass.
-func tplShared(t *testing.T, rel string) string {
+// tplRepoFile reads a file at the repository root.
+func tplRepoFile(t *testing.T, name string) []byte {
 	t.Helper()
-	p, err := samschema.FindUp(".", filepath.Join("shared", rel))
-	if err != nil {
-		t.Fatalf("%v\nthe shared specs are expected in shared/ beside the repository root (../shared/%s)", err, rel)
-	}
-	return p
-}
-
-func tplJSON(t *testing.T) []byte {
-	t.Helper()
-	src, err := os.ReadFile("template.yaml")
+	raw, err := os.ReadFile(filepath.Join(repoRoot, name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := samschema.ToJSON(src)
+	return raw
+}
+
+type tplObj = map[string]any
+
+func tplJSON(t *testing.T) []byte {
+	t.Helper()
+	js, err := samschema.ToJSON(tplRepoFile(t, "template.yaml"))
 	if err != nil {
 		t.Fatalf("template.yaml: %v", err)
 	}
@@ -97,7 +84,7 @@ func tplSame(t *testing.T, what string, got any, wantJSON string) {
 }
 
 func TestTemplateMatchesSAMSchema(t *testing.T) {
-	schema, err := samschema.Compile(tplShared(t, "schemas/sam.schema.json"))
+	schema, err := samschema.SAM()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,43 +139,59 @@ func TestTemplateMatchesSAMSchema(t *testing.T) {
 	}
 }
 
-// tplContractVar is a row of CONTRACT §2's configuration table.
-type tplContractVar struct {
+// tplConfigVar is a variable of the README's configuration table.
+type tplConfigVar struct {
 	name, def string
+	// serverOnly: the row is marked "(server mode only)"; the variable
+	// matters only to the HTTP server, never under Lambda.
+	serverOnly bool
+	// alias: another spelling of the row's variable, written "(or `X`)"
+	// after it (K_SINK, which Knative injects, for RESULT_SINK_URL).
+	alias bool
 }
 
-// tplContractVars reads the variables and their defaults from CONTRACT §2,
-// so that a variable added to the contract fails this test until the
-// template passes it on.
-func tplContractVars(t *testing.T) []tplContractVar {
+var (
+	tplAliasRE   = regexp.MustCompile("\\(or (`[A-Z][A-Z0-9_]+`(, `[A-Z][A-Z0-9_]+`)*)\\)")
+	tplVarNameRE = regexp.MustCompile("`([A-Z][A-Z0-9_]+)`")
+	tplDefaultRE = regexp.MustCompile("`([^`]*)`")
+)
+
+// tplConfigVars reads the variables and their defaults from the table of
+// the README's "## Configuration" section, the users' reference, so that a
+// variable documented there fails this test until the template passes it
+// on (or the row says it is for server mode only).
+func tplConfigVars(t *testing.T) []tplConfigVar {
 	t.Helper()
-	raw, err := os.ReadFile(tplShared(t, "CONTRACT.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, sec, ok := strings.Cut(string(raw), "\n## 2.")
+	raw := tplRepoFile(t, "README.md")
+	_, sec, ok := strings.Cut(string(raw), "\n## Configuration\n")
 	if !ok {
-		t.Fatal("CONTRACT.md has no section 2")
+		t.Fatal("README.md has no \"## Configuration\" section")
 	}
 	sec, _, _ = strings.Cut(sec, "\n## ")
-	nameRE := regexp.MustCompile("`([A-Z][A-Z0-9_]+)`")
-	defRE := regexp.MustCompile("`([^`]*)`")
-	var vars []tplContractVar
+	var vars []tplConfigVar
 	for line := range strings.SplitSeq(sec, "\n") {
 		cells := strings.Split(line, "|")
 		if len(cells) < 4 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
 			continue
 		}
 		def := ""
-		if m := defRE.FindStringSubmatch(cells[2]); m != nil {
+		if m := tplDefaultRE.FindStringSubmatch(cells[2]); m != nil {
 			def = m[1]
 		}
-		for _, m := range nameRE.FindAllStringSubmatch(cells[1], -1) {
-			vars = append(vars, tplContractVar{m[1], def})
+		serverOnly := strings.Contains(cells[3], "(server mode only)")
+		names := cells[1]
+		for _, m := range tplAliasRE.FindAllStringSubmatch(names, -1) {
+			for _, n := range tplVarNameRE.FindAllStringSubmatch(m[1], -1) {
+				vars = append(vars, tplConfigVar{name: n[1], def: def, serverOnly: serverOnly, alias: true})
+			}
+		}
+		names = tplAliasRE.ReplaceAllString(names, "")
+		for _, m := range tplVarNameRE.FindAllStringSubmatch(names, -1) {
+			vars = append(vars, tplConfigVar{name: m[1], def: def, serverOnly: serverOnly})
 		}
 	}
 	if len(vars) < 15 {
-		t.Fatalf("read only %d variables from CONTRACT §2: %v", len(vars), vars)
+		t.Fatalf("read only %d variables from the README's configuration table: %v", len(vars), vars)
 	}
 	return vars
 }
@@ -210,10 +213,7 @@ func TestTemplateWiring(t *testing.T) {
 		tplSame(t, "Timeout", props["Timeout"], `120`)
 		tplSame(t, "MemorySize", props["MemorySize"], `256`)
 		// The Makefile target SAM calls must build for the template's arch.
-		mk, err := os.ReadFile("Makefile")
-		if err != nil {
-			t.Fatal(err)
-		}
+		mk := tplRepoFile(t, "Makefile")
 		target := regexp.MustCompile(`(?m)^build-ResizeFunction:\n\t.*GOARCH=arm64.*\$\(ARTIFACTS_DIR\)/bootstrap`)
 		if !target.Match(mk) {
 			t.Error("Makefile: build-ResizeFunction must build GOARCH=arm64 into $(ARTIFACTS_DIR)/bootstrap")
@@ -222,14 +222,22 @@ func TestTemplateWiring(t *testing.T) {
 
 	t.Run("environment", func(t *testing.T) {
 		env := tplAt(t, props, "Environment", "Variables").(tplObj)
-		for _, v := range tplContractVars(t) {
+		documented := map[string]bool{}
+		for _, v := range tplConfigVars(t) {
+			documented[v.name] = true
 			val, ok := env[v.name]
 			switch {
-			case v.name == "K_SINK":
-				// Knative injects it; RESULT_SINK_URL is the Lambda spelling.
+			case v.alias:
+				// Another spelling of a variable the template sets under
+				// its own name: K_SINK is Knative's RESULT_SINK_URL.
+				continue
+			case v.serverOnly:
+				if ok {
+					t.Errorf("%s is for HTTP server mode only (README), yet the template sets it for Lambda", v.name)
+				}
 				continue
 			case !ok:
-				t.Errorf("CONTRACT §2 variable %s is not in the function's Environment", v.name)
+				t.Errorf("README variable %s is not in the function's Environment", v.name)
 			case v.name == "IDEMPOTENCY_TABLE":
 				tplSame(t, v.name, val, `{"Ref": "IdempotencyTable"}`)
 			case v.name == "ALLOW_UNAUTHENTICATED":
@@ -237,6 +245,12 @@ func TestTemplateWiring(t *testing.T) {
 				tplSame(t, v.name, val, `"false"`)
 			default:
 				tplCheckParamDefault(t, params, v.name, val, v.def)
+			}
+		}
+		// A setting users cannot look up is one they cannot use.
+		for _, name := range slices.Sorted(maps.Keys(env)) {
+			if !documented[name] {
+				t.Errorf("the function's Environment sets %s, which the README's configuration table does not list", name)
 			}
 		}
 		tplCheckParamDefault(t, params, "BATCH_CONCURRENCY", env["BATCH_CONCURRENCY"], "10")
@@ -264,6 +278,70 @@ func TestTemplateWiring(t *testing.T) {
 		for name := range params {
 			if !used[name] {
 				t.Errorf("parameter %s is never referenced", name)
+			}
+		}
+		// The console's deploy form shows parameters by group; one left out
+		// lands in an unlabelled heap at the end.
+		grouped := map[string]int{}
+		for _, g := range tplAt(t, doc, "Metadata", "AWS::CloudFormation::Interface", "ParameterGroups").([]any) {
+			for _, name := range tplAt(t, g, "Parameters").([]any) {
+				grouped[name.(string)]++
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(params)) {
+			if grouped[name] != 1 {
+				t.Errorf("parameter %s is in %d parameter groups, want 1", name, grouped[name])
+			}
+		}
+		for name := range grouped {
+			if params[name] == nil {
+				t.Errorf("parameter group lists %s, which is not a parameter", name)
+			}
+		}
+	})
+
+	// The constraints of Part two's parameters must refuse what the
+	// function would refuse at start, so that a bad value fails the deploy
+	// rather than every invocation.
+	t.Run("constraints refuse bad values", func(t *testing.T) {
+		for name, c := range map[string]struct{ good, bad []string }{
+			"AllowedDirections":    {[]string{"up", "down", "up,down"}, []string{"", "sideways", "up,sideways", "UP"}},
+			"AlertInstanceLabel":   {[]string{"instance", "jd_id2"}, []string{"", "2x", "a-b", "a b"}},
+			"DefaultRegion":        {[]string{"", "cn-north-1", "cn-east-2"}, []string{"cn-north", "CN-NORTH-1", "../x"}},
+			"JiraFields":           {[]string{"", "instanceId=customfield_10050", "instanceId=customfield_1,regionId=customfield_2"}, []string{"instanceId", "instanceId=", "=x", "a=b,"}},
+			"ApprovalTtl":          {[]string{"24h", "90m", "1h30m"}, []string{"", "0", "24", "1d", "-1h"}},
+			"FleetWindow":          {[]string{"1h", "15m"}, []string{"", "0", "1w", "-1h"}},
+			"MaxConcurrentResizes": {[]string{"0", "3", "100"}, []string{"", "-1", "1.5", "three"}},
+			"MaxResizesPerWindow":  {[]string{"0", "10"}, []string{"", "-1", "1e3"}},
+			"MaxFailuresPerWindow": {[]string{"0", "3"}, []string{"", "-3", "x"}},
+			"ResizeWindows":        {[]string{"", "Mon-Fri 01:00-05:00,Sat 00:00-06:00", "22:00-02:00"}, []string{"Mon-Fri 01:00-05:00;Sat", "$(x)"}},
+			"ResizeWindowsTz":      {[]string{"UTC", "Asia/Shanghai", "America/Argentina/Buenos_Aires", "Etc/GMT+8"}, []string{"", "/UTC", "Asia/", "UTC offset"}},
+			"PendingTargetArn": {[]string{"", "arn:aws:events:eu-west-1:123456789012:api-destination/jira/0f1e", "arn:aws:sqs:eu-west-1:123456789012:tickets"},
+				[]string{"jira", "arn:aws:events", "https://example.atlassian.net/"}},
+			"AlarmTopicArn": {[]string{"", "arn:aws:sns:eu-west-1:123456789012:ops-alerts"},
+				[]string{"ops-alerts", "arn:aws:sqs:eu-west-1:123456789012:q", "arn:aws:sns:eu-west-1:1234:ops"}},
+			"MetricsNamespace": {[]string{"JDCloudVMResizer", "off", "Team/Resizer", "My Resizer"}, []string{"", " x", "a\"b", strings.Repeat("n", 256)}},
+		} {
+			p := tplAt(t, params, name).(tplObj)
+			ok := func(v string) bool {
+				if pat, has := p["AllowedPattern"].(string); has {
+					return regexp.MustCompile(pat).MatchString(v)
+				}
+				if av, has := p["AllowedValues"].([]any); has {
+					return slices.Contains(av, any(v))
+				}
+				t.Fatalf("parameter %s has neither AllowedPattern nor AllowedValues", name)
+				return false
+			}
+			for _, v := range c.good {
+				if !ok(v) {
+					t.Errorf("parameter %s refuses %q", name, v)
+				}
+			}
+			for _, v := range c.bad {
+				if ok(v) {
+					t.Errorf("parameter %s accepts %q", name, v)
+				}
 			}
 		}
 	})
@@ -299,11 +377,46 @@ func TestTemplateWiring(t *testing.T) {
 			})
 		}
 		conds := tplAt(t, doc, "Conditions").(tplObj)
-		tplConditionRefs(doc["Resources"], func(name string) {
-			if _, ok := conds[name]; !ok {
-				t.Errorf("Resources use condition %q, which Conditions does not define", name)
+		usedConds := map[string]bool{}
+		for _, section := range []string{"Resources", "Outputs", "Conditions"} {
+			tplConditionRefs(doc[section], func(name string) {
+				usedConds[name] = true
+				if _, ok := conds[name]; !ok {
+					t.Errorf("%s use condition %q, which Conditions does not define", section, name)
+				}
+			})
+		}
+		for name := range conds {
+			if !usedConds[name] {
+				t.Errorf("condition %s is defined but nothing uses it", name)
 			}
-		})
+		}
+	})
+
+	// A reference to a resource that may not exist fails the deploy
+	// whenever it does not: each one must sit under that resource's own
+	// condition, as the referring resource's or output's Condition or an
+	// Fn::If branch around the reference.
+	t.Run("conditional resources are referenced under their condition", func(t *testing.T) {
+		for _, section := range []string{"Resources", "Outputs"} {
+			entries, _ := doc[section].(tplObj)
+			for name, e := range entries {
+				em, _ := e.(tplObj)
+				var under []string
+				if c, ok := em["Condition"].(string); ok {
+					under = []string{c}
+				}
+				tplRefsUnder(e, under, func(ref string, under []string) {
+					r, ok := res[ref].(tplObj)
+					if !ok {
+						return
+					}
+					if c, ok := r["Condition"].(string); ok && !slices.Contains(under, c) {
+						t.Errorf("%s.%s refers to %s outside its condition %s (under %v)", section, name, ref, c, under)
+					}
+				})
+			}
+		}
 	})
 
 	t.Run("permissions are scoped", func(t *testing.T) {
@@ -367,6 +480,29 @@ func TestTemplateWiring(t *testing.T) {
 			`{"Fn::Not": [{"Fn::Equals": [{"Ref": "ResultEventBus"}, ""]}]}`)
 	})
 
+	// sam deploy takes its capabilities from samconfig.toml: the template
+	// creates roles (the function's, the pending target's), which needs
+	// CAPABILITY_IAM, and CAPABILITY_NAMED_IAM as soon as one is named.
+	t.Run("samconfig capabilities", func(t *testing.T) {
+		cfg := string(tplRepoFile(t, "samconfig.toml"))
+		m := regexp.MustCompile(`(?m)^capabilities = "([A-Z_ ]+)"$`).FindStringSubmatch(cfg)
+		if m == nil {
+			t.Fatal(`samconfig.toml: no capabilities = "…" line`)
+		}
+		caps := strings.Fields(m[1])
+		if !slices.Contains(caps, "CAPABILITY_IAM") {
+			t.Errorf("samconfig.toml capabilities %v lack CAPABILITY_IAM", caps)
+		}
+		for name, r := range res {
+			if tplAt(t, r, "Type") != "AWS::IAM::Role" {
+				continue
+			}
+			if _, named := tplAt(t, r, "Properties").(tplObj)["RoleName"]; named && !slices.Contains(caps, "CAPABILITY_NAMED_IAM") {
+				t.Errorf("%s has a RoleName, which needs CAPABILITY_NAMED_IAM in samconfig.toml", name)
+			}
+		}
+	})
+
 	t.Run("function URL", func(t *testing.T) {
 		tplSame(t, "FunctionUrlConfig", tplAt(t, props, "FunctionUrlConfig"), `{"AuthType": "NONE"}`)
 	})
@@ -375,7 +511,16 @@ func TestTemplateWiring(t *testing.T) {
 		tplSame(t, "Events.Queue", tplAt(t, props, "Events", "Queue"), `{"Type": "SQS", "Properties": {
 			"Queue": {"Fn::GetAtt": ["ResizeQueue", "Arn"]},
 			"BatchSize": 10,
-			"FunctionResponseTypes": ["ReportBatchItemFailures"]}}`)
+			"FunctionResponseTypes": ["ReportBatchItemFailures"],
+			"ScalingConfig": {"MaximumConcurrency": {"Ref": "SqsMaximumConcurrency"}}}}`)
+		// MaximumConcurrency × JDCLOUD_RATE_LIMIT bounds the account's JD
+		// Cloud request rate from the queue; AWS refuses less than 2.
+		mc := tplAt(t, params, "SqsMaximumConcurrency").(tplObj)
+		tplSame(t, "SqsMaximumConcurrency", tplObj{"Type": mc["Type"], "Default": mc["Default"], "MinValue": mc["MinValue"], "MaxValue": mc["MaxValue"]},
+			`{"Type": "Number", "Default": 2, "MinValue": 2, "MaxValue": 1000}`)
+		if d, _ := mc["Description"].(string); !strings.Contains(d, "JDCloudRateLimit") {
+			t.Errorf("SqsMaximumConcurrency's Description should say it bounds the JD Cloud rate with JDCloudRateLimit: %q", d)
+		}
 		q := tplAt(t, res, "ResizeQueue").(tplObj)
 		tplSame(t, "ResizeQueue.Type", q["Type"], `"AWS::SQS::Queue"`)
 		vis, _ := tplAt(t, q, "Properties", "VisibilityTimeout").(float64)
@@ -417,7 +562,80 @@ func TestTemplateWiring(t *testing.T) {
 			"Principal": {"Service": "events.amazonaws.com"},
 			"Action": "sqs:SendMessage",
 			"Resource": {"Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]},
-			"Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ResizeFunctionRequestRule", "Arn"]}}}}]`)
+			"Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ResizeFunctionRequestRule", "Arn"]}}}},
+			{"Fn::If": ["HasPendingTarget", {
+			"Sid": "PendingRuleDeadLetters", "Effect": "Allow",
+			"Principal": {"Service": "events.amazonaws.com"},
+			"Action": "sqs:SendMessage",
+			"Resource": {"Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]},
+			"Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["PendingRule", "Arn"]}}}},
+			{"Ref": "AWS::NoValue"}]}]`)
+	})
+
+	t.Run("pending rule", func(t *testing.T) {
+		const apiDest = "arn:aws:events:eu-west-1:123456789012:api-destination/jira/0f1e2d3c-aaaa-bbbb-cccc-123456789abc"
+		// Which resources exist for which settings: the rule needs both the
+		// bus and the target, the role only an API destination.
+		for _, c := range []struct {
+			bus, target    string
+			rule, withRole bool
+		}{
+			{"", "", false, false},
+			{"outcomes", "", false, false},
+			{"", apiDest, false, false}, // refused by the PendingTargetNeedsResultEventBus rule
+			{"outcomes", apiDest, true, true},
+			{"outcomes", "arn:aws-cn:events:cn-north-1:123456789012:api-destination/t/1", true, true},
+			{"outcomes", "arn:aws:sqs:eu-west-1:123456789012:tickets", true, false},
+			{"outcomes", "arn:aws:lambda:eu-west-1:123456789012:function:ticket", true, false},
+			{"outcomes", "arn:aws:events:eu-west-1:123456789012:event-bus/other", true, false},
+		} {
+			p := map[string]string{"ResultEventBus": c.bus, "PendingTargetArn": c.target}
+			if got := tplCondition(t, doc, "HasPendingTarget", p); got != c.rule {
+				t.Errorf("bus %q, target %q: HasPendingTarget = %v, want %v", c.bus, c.target, got, c.rule)
+			}
+			if got := tplCondition(t, doc, "PendingTargetIsApiDestination", p); got != c.withRole {
+				t.Errorf("bus %q, target %q: PendingTargetIsApiDestination = %v, want %v", c.bus, c.target, got, c.withRole)
+			}
+		}
+		tplSame(t, "Rules.PendingTargetNeedsResultEventBus", tplAt(t, doc, "Rules", "PendingTargetNeedsResultEventBus"), `{
+			"RuleCondition": {"Fn::Not": [{"Fn::Equals": [{"Ref": "PendingTargetArn"}, ""]}]},
+			"Assertions": [{"Assert": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ResultEventBus"}, ""]}]},
+				"AssertDescription": "PendingTargetArn is fed from ResultEventBus; set ResultEventBus too."}]}`)
+
+		rule := tplAt(t, res, "PendingRule").(tplObj)
+		tplSame(t, "PendingRule.Type", rule["Type"], `"AWS::Events::Rule"`)
+		tplSame(t, "PendingRule.Condition", rule["Condition"], `"HasPendingTarget"`)
+		rp := tplAt(t, rule, "Properties").(tplObj)
+		tplSame(t, "PendingRule bus", rp["EventBusName"], `{"Ref": "ResultEventBus"}`)
+		// The sink puts outcomes with Source = RESULT_SOURCE and DetailType
+		// = the CloudEvent type; CONTRACT §8 names the pending type.
+		tplSame(t, "PendingRule pattern", rp["EventPattern"],
+			`{"source": [{"Ref": "ResultSource"}], "detail-type": ["com.jdcloud.vm.resize.pending"]}`)
+		tplSame(t, "PendingRule state", rp["State"], `"ENABLED"`)
+		tplSame(t, "PendingRule targets", rp["Targets"], `[{
+			"Id": "PendingTarget",
+			"Arn": {"Ref": "PendingTargetArn"},
+			"RoleArn": {"Fn::If": ["PendingTargetIsApiDestination", {"Fn::GetAtt": ["PendingTargetRole", "Arn"]}, {"Ref": "AWS::NoValue"}]},
+			"InputPath": "$.detail",
+			"RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+			"DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]}}}]`)
+
+		role := tplAt(t, res, "PendingTargetRole").(tplObj)
+		tplSame(t, "PendingTargetRole.Type", role["Type"], `"AWS::IAM::Role"`)
+		tplSame(t, "PendingTargetRole.Condition", role["Condition"], `"PendingTargetIsApiDestination"`)
+		tplSame(t, "PendingTargetRole trust", tplAt(t, role, "Properties", "AssumeRolePolicyDocument"), `{
+			"Version": "2012-10-17",
+			"Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole",
+				"Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]}`)
+		tplSame(t, "PendingTargetRole policies", tplAt(t, role, "Properties", "Policies"), `[{
+			"PolicyName": "InvokePendingTarget",
+			"PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Sid": "InvokeApiDestination", "Effect": "Allow",
+				"Action": "events:InvokeApiDestination", "Resource": {"Ref": "PendingTargetArn"}}]}}]`)
+		for _, k := range []string{"ManagedPolicyArns", "RoleName", "PermissionsBoundary"} {
+			if _, ok := tplAt(t, role, "Properties").(tplObj)[k]; ok {
+				t.Errorf("PendingTargetRole sets %s: it should hold exactly its one inline statement", k)
+			}
+		}
 	})
 
 	t.Run("idempotency table", func(t *testing.T) {
@@ -445,8 +663,106 @@ func TestTemplateWiring(t *testing.T) {
 	})
 }
 
+// tplCondition evaluates a template condition for the given parameter
+// values (the others take their defaults), with the few functions the
+// template's conditions use. An unsupported function fails the test rather
+// than guessing.
+func tplCondition(t *testing.T, doc tplObj, name string, values map[string]string) bool {
+	t.Helper()
+	params := tplAt(t, doc, "Parameters").(tplObj)
+	conds := tplAt(t, doc, "Conditions").(tplObj)
+	ref := func(p string) string {
+		if v, ok := values[p]; ok {
+			return v
+		}
+		pm, ok := params[p].(tplObj)
+		if !ok {
+			t.Fatalf("condition refers to %q, which is not a parameter", p)
+		}
+		return tplScalar(pm["Default"])
+	}
+	var eval func(v any) any
+	evalBool := func(v any) bool {
+		b, ok := eval(v).(bool)
+		if !ok {
+			t.Fatalf("%v is not a condition", v)
+		}
+		return b
+	}
+	evalString := func(v any) string {
+		s, ok := eval(v).(string)
+		if !ok {
+			t.Fatalf("%v is not a string", v)
+		}
+		return s
+	}
+	eval = func(v any) any {
+		switch x := v.(type) {
+		case string:
+			return x
+		case tplObj:
+			if len(x) != 1 {
+				break
+			}
+			for fn, arg := range x {
+				l, _ := arg.([]any)
+				switch fn {
+				case "Ref":
+					return ref(arg.(string))
+				case "Condition":
+					c, ok := conds[arg.(string)]
+					if !ok {
+						t.Fatalf("condition %v is not defined", arg)
+					}
+					return evalBool(c)
+				case "Fn::Not":
+					return !evalBool(l[0])
+				case "Fn::And", "Fn::Or":
+					all, anyOf := true, false
+					for _, e := range l {
+						b := evalBool(e)
+						all, anyOf = all && b, anyOf || b
+					}
+					if fn == "Fn::And" {
+						return all
+					}
+					return anyOf
+				case "Fn::Equals":
+					return evalString(l[0]) == evalString(l[1])
+				case "Fn::Split":
+					parts := strings.Split(evalString(l[1]), evalString(l[0]))
+					out := make([]any, len(parts))
+					for i, p := range parts {
+						out[i] = p
+					}
+					return out
+				case "Fn::Select":
+					i, _ := l[0].(float64)
+					list, _ := eval(l[1]).([]any)
+					if int(i) >= len(list) {
+						t.Fatalf("Fn::Select index %v out of range of %v: CloudFormation would fail the deploy", i, list)
+					}
+					return list[int(i)]
+				case "Fn::Sub":
+					tmpl, _ := arg.(string)
+					return tplSubVar.ReplaceAllStringFunc(tmpl, func(m string) string {
+						return ref(m[2 : len(m)-1])
+					})
+				}
+			}
+		}
+		t.Fatalf("cannot evaluate %v", v)
+		return nil
+	}
+	c, ok := conds[name]
+	if !ok {
+		t.Fatalf("condition %s is not defined", name)
+	}
+	return evalBool(c)
+}
+
 // tplCheckParamDefault checks that an environment value is a parameter whose
-// default is the contract's default (empty meaning unset).
+// default is the documented default (empty meaning unset).
 func tplCheckParamDefault(t *testing.T, params tplObj, env string, val any, want string) {
 	t.Helper()
 	ref, ok := val.(tplObj)["Ref"].(string)
@@ -460,7 +776,7 @@ func tplCheckParamDefault(t *testing.T, params tplObj, env string, val any, want
 		return
 	}
 	if got := tplScalar(p["Default"]); got != want {
-		t.Errorf("%s: parameter %s defaults to %q, the contract says %q", env, ref, got, want)
+		t.Errorf("%s: parameter %s defaults to %q, the README says %q", env, ref, got, want)
 	}
 }
 
@@ -522,23 +838,36 @@ var tplSubVar = regexp.MustCompile(`\$\{([^!}][^}]*)\}`)
 // Fn::GetAtt, and the ${Name} or ${Name.Attr} variables of Fn::Sub that its
 // own variable map does not define.
 func tplRefs(v any, fn func(string)) {
+	tplRefsUnder(v, nil, func(name string, _ []string) { fn(name) })
+}
+
+// tplRefsUnder is tplRefs that also tells, for each reference, the
+// conditions it sits under: those of the Fn::If branches around it, the
+// false branch as "!" + condition.
+func tplRefsUnder(v any, under []string, fn func(name string, under []string)) {
 	switch x := v.(type) {
 	case []any:
 		for _, e := range x {
-			tplRefs(e, fn)
+			tplRefsUnder(e, under, fn)
 		}
 	case tplObj:
+		if l, ok := x["Fn::If"].([]any); ok && len(x) == 1 && len(l) == 3 {
+			c, _ := l[0].(string)
+			tplRefsUnder(l[1], append(slices.Clip(under), c), fn)
+			tplRefsUnder(l[2], append(slices.Clip(under), "!"+c), fn)
+			return
+		}
 		for k, e := range x {
 			switch k {
 			case "Ref":
 				if s, ok := e.(string); ok {
-					fn(s)
+					fn(s, under)
 					continue
 				}
 			case "Fn::GetAtt":
 				if l, ok := e.([]any); ok && len(l) > 0 {
 					if s, ok := l[0].(string); ok {
-						fn(s)
+						fn(s, under)
 					}
 				}
 			case "Fn::Sub":
@@ -546,7 +875,7 @@ func tplRefs(v any, fn func(string)) {
 				if l, ok := e.([]any); ok && len(l) == 2 {
 					tmpl = l[0]
 					vars, _ = l[1].(tplObj)
-					tplRefs(l[1], fn)
+					tplRefsUnder(l[1], under, fn)
 				}
 				if s, ok := tmpl.(string); ok {
 					for _, m := range tplSubVar.FindAllStringSubmatch(s, -1) {
@@ -555,13 +884,13 @@ func tplRefs(v any, fn func(string)) {
 							name = m[1]
 						}
 						if _, local := vars[name]; !local {
-							fn(name)
+							fn(name, under)
 						}
 					}
 				}
 				continue
 			}
-			tplRefs(e, fn)
+			tplRefsUnder(e, under, fn)
 		}
 	}
 }
@@ -650,422 +979,4 @@ func tplStatements(t *testing.T, policies []any, cond string) []tplStatement {
 		}
 	}
 	return out
-}
-
-// Sample events (events/, for sam local invoke -e and make demo).
-
-// sampleWant is what one request of a sample asks for.
-type sampleWant struct {
-	instanceID, instanceType, from string
-	dryRun                         bool
-}
-
-// sampleFiles lists every sample and its requests: the demo depends on
-// exactly these instances of the simulator's fixture.
-var sampleFiles = map[string][]sampleWant{
-	"resize-requested.json": {{"i-stopped01", "g.n2.large", "g.n2.medium", false}},
-	"resize-dry-run.json":   {{"i-stopped02", "g.n2.large", "", true}},
-	"resize-invalid.json":   {{"../../etc/passwd", "g.n2.large", "", false}},
-	"apigw-binary.json":     {{"i-stopped03", "g.n2.large", "g.n2.medium", false}},
-	"apigw-structured.json": {{"i-running01", "g.n2.large", "", true}},
-	"apigw-batch.json":      {{"i-running02", "g.n2.large", "", true}, {"i-stopped03", "g.n2.large", "", true}},
-	"sqs-batch.json":        {{"i-stopped01", "g.n2.large", "", true}, {"i-stopped02", "g.n2.large", "", true}},
-	"eventbridge.json":      {{"i-stopped02", "g.n2.large", "", true}},
-	"sns.json":              {{"i-stopped01", "g.n2.large", "", true}},
-}
-
-// sampleWebhookSecret is the demo's WEBHOOK_SECRET, which the HTTP samples
-// are signed with.
-const sampleWebhookSecret = "demo-webhook-secret"
-
-// sampleFields are the request fields of CONTRACT §3. Unknown fields are
-// refused here (the function ignores them) so that a misspelt flag in a
-// sample cannot go unnoticed.
-var sampleFields = []string{"regionId", "instanceId", "instanceType", "fromInstanceType", "force", "stopIfRunning", "dryRun", "reason", "requestedBy"}
-
-// sampleRequest is request data as CONTRACT §3 defines it.
-type sampleRequest struct {
-	RegionID         string `json:"regionId"`
-	InstanceID       string `json:"instanceId"`
-	InstanceType     string `json:"instanceType"`
-	FromInstanceType string `json:"fromInstanceType"`
-	Force            bool   `json:"force"`
-	StopIfRunning    bool   `json:"stopIfRunning"`
-	DryRun           bool   `json:"dryRun"`
-	Reason           string `json:"reason"`
-	RequestedBy      string `json:"requestedBy"`
-}
-
-var (
-	sampleRegionRE   = regexp.MustCompile(`^[a-z]{2}-[a-z]+-[0-9]+$`)
-	sampleInstanceRE = regexp.MustCompile(`^i-[0-9a-z]{6,32}$`)
-	sampleTypeRE     = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9-]+){1,3}$`)
-	sampleSourceRE   = regexp.MustCompile(`^[a-z0-9-]+/[a-z0-9-]+$`)
-)
-
-// sampleViolations lists the CONTRACT §3 rules a request breaks.
-func sampleViolations(r sampleRequest) []string {
-	var v []string
-	if !sampleRegionRE.MatchString(r.RegionID) {
-		v = append(v, "regionId")
-	}
-	if !sampleInstanceRE.MatchString(r.InstanceID) {
-		v = append(v, "instanceId")
-	}
-	if !sampleTypeRE.MatchString(r.InstanceType) || len(r.InstanceType) > 64 {
-		v = append(v, "instanceType")
-	}
-	if r.FromInstanceType != "" && (!sampleTypeRE.MatchString(r.FromInstanceType) || len(r.FromInstanceType) > 64) {
-		v = append(v, "fromInstanceType")
-	}
-	if len(r.Reason) > 1024 || len(r.RequestedBy) > 1024 {
-		v = append(v, "reason/requestedBy length")
-	}
-	return v
-}
-
-// sampleFixture is the part of the JD Cloud simulator's fixture the samples
-// rely on: instance id → current type, and the instance types of cn-north-1.
-func sampleFixture(t *testing.T) (instances map[string]string, types map[string]bool) {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("jdcloud", "jdcloudsim", "fixture.json"))
-	if err != nil {
-		t.Fatalf("the simulator's fixture: %v", err)
-	}
-	var f struct {
-		Regions map[string]struct {
-			InstanceTypes []struct {
-				InstanceType string `json:"instanceType"`
-			} `json:"instanceTypes"`
-			Instances []struct {
-				InstanceID   string `json:"instanceId"`
-				InstanceType string `json:"instanceType"`
-			} `json:"instances"`
-		} `json:"regions"`
-	}
-	if err := json.Unmarshal(raw, &f); err != nil {
-		t.Fatalf("fixture.json: %v", err)
-	}
-	region, ok := f.Regions["cn-north-1"]
-	if !ok {
-		t.Fatal("fixture.json has no cn-north-1")
-	}
-	instances, types = map[string]string{}, map[string]bool{}
-	for _, i := range region.Instances {
-		instances[i.InstanceID] = i.InstanceType
-	}
-	for _, it := range region.InstanceTypes {
-		types[it.InstanceType] = true
-	}
-	return instances, types
-}
-
-func TestSampleEventsAreWellFormed(t *testing.T) {
-	entries, err := os.ReadDir("events")
-	if err != nil {
-		t.Fatal(err)
-	}
-	instances, types := sampleFixture(t)
-	seen := map[string]bool{}
-	ids := map[string]string{} // CloudEvent id → where it appeared
-	for _, e := range entries {
-		name := e.Name()
-		seen[name] = true
-		t.Run(name, func(t *testing.T) {
-			want, ok := sampleFiles[name]
-			if !ok {
-				t.Fatalf("events/%s is not a known sample: add it to sampleFiles with what it requests", name)
-			}
-			raw, err := os.ReadFile(filepath.Join("events", name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var payload tplObj
-			if err := json.Unmarshal(raw, &payload); err != nil {
-				t.Fatalf("not a JSON object: %v", err)
-			}
-			events := sampleCloudEvents(t, name, raw, payload)
-			if len(events) != len(want) {
-				t.Fatalf("%d CloudEvents, want %d", len(events), len(want))
-			}
-			for i, ev := range events {
-				where := fmt.Sprintf("%s event %d (id %s)", name, i, ev.ID())
-				if prev, dup := ids[ev.ID()]; dup {
-					t.Errorf("%s: id already used by %s", where, prev)
-				}
-				ids[ev.ID()] = where
-				sampleCheckRequest(t, where, ev, want[i], instances, types)
-			}
-		})
-	}
-	for name := range sampleFiles {
-		if !seen[name] {
-			t.Errorf("events/%s is missing", name)
-		}
-	}
-}
-
-// sampleCloudEvents recognises a sample's trigger shape the way the
-// function does (by structure), checks the envelope, and returns the
-// CloudEvents inside.
-func sampleCloudEvents(t *testing.T, name string, raw []byte, p tplObj) []event.Event {
-	t.Helper()
-	records, _ := p["Records"].([]any)
-	var first tplObj
-	if len(records) > 0 {
-		first, _ = records[0].(tplObj)
-	}
-	rc, _ := p["requestContext"].(tplObj)
-	switch {
-	case first["eventSource"] == "aws:sqs":
-		var out []event.Event
-		msgIDs := map[string]bool{}
-		for i, r := range records {
-			where := fmt.Sprintf("Records[%d]", i)
-			if tplAt(t, r, "eventSource") != "aws:sqs" {
-				t.Errorf("%s: eventSource %v, want aws:sqs", where, tplAt(t, r, "eventSource"))
-			}
-			id, _ := tplAt(t, r, "messageId").(string)
-			if id == "" || msgIDs[id] {
-				t.Errorf("%s: messageId %q empty or repeated (batchItemFailures name records by it)", where, id)
-			}
-			msgIDs[id] = true
-			body, _ := tplAt(t, r, "body").(string)
-			sum := md5.Sum([]byte(body))
-			if got := tplAt(t, r, "md5OfBody"); got != hex.EncodeToString(sum[:]) {
-				t.Errorf("%s: md5OfBody %v, body's MD5 is %x", where, got, sum)
-			}
-			out = append(out, sampleStructured(t, where, []byte(body)))
-		}
-		return out
-	case len(records) > 0:
-		var out []event.Event
-		for i, r := range records {
-			where := fmt.Sprintf("Records[%d]", i)
-			if rec, _ := r.(tplObj); rec["EventSource"] != "aws:sns" {
-				t.Fatalf("%s: neither an SQS nor an SNS record", where)
-			}
-			if tplAt(t, r, "Sns", "Type") != "Notification" {
-				t.Errorf("%s: Sns.Type %v, want Notification", where, tplAt(t, r, "Sns", "Type"))
-			}
-			msg, _ := tplAt(t, r, "Sns", "Message").(string)
-			out = append(out, sampleStructured(t, where+".Sns.Message", []byte(msg)))
-		}
-		return out
-	case p["version"] == "2.0" && rc != nil && rc["http"] != nil:
-		return sampleHTTP(t, name, p)
-	case p["detail-type"] != nil && p["detail"] != nil && p["source"] != nil:
-		return []event.Event{sampleEventBridge(t, p)}
-	case p["specversion"] != nil:
-		return []event.Event{sampleStructured(t, "direct invoke", raw)}
-	}
-	t.Fatalf("%s: not a payload shape the function accepts (direct CloudEvent, API Gateway 2.0, SQS, SNS, EventBridge)", name)
-	return nil
-}
-
-// sampleStructured decodes a structured-mode CloudEvent with the SDK the
-// function uses, and checks the attributes every request must carry.
-func sampleStructured(t *testing.T, where string, raw []byte) event.Event {
-	t.Helper()
-	var top tplObj
-	if err := json.Unmarshal(raw, &top); err != nil {
-		t.Fatalf("%s: not JSON: %v", where, err)
-	}
-	if top["specversion"] != "1.0" {
-		t.Errorf("%s: specversion %v, want \"1.0\"", where, top["specversion"])
-	}
-	var ev event.Event
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatalf("%s: not a CloudEvent: %v", where, err)
-	}
-	if err := ev.Validate(); err != nil {
-		t.Errorf("%s: %v", where, err)
-	}
-	if ev.Type() != resizer.TypeRequested {
-		t.Errorf("%s: type %q, want %q", where, ev.Type(), resizer.TypeRequested)
-	}
-	if ev.DataContentType() != "application/json" {
-		t.Errorf("%s: datacontenttype %q, want application/json", where, ev.DataContentType())
-	}
-	if !sampleSourceRE.MatchString(ev.Source()) {
-		t.Errorf("%s: source %q, want the form system/instance (alertmanager/prod)", where, ev.Source())
-	}
-	return ev
-}
-
-// sampleHTTP checks an API Gateway HTTP API (payload 2.0) request as a
-// Function URL delivers it, its HMAC, and decodes its CloudEvents in the
-// HTTP binding's binary, structured or batched mode.
-func sampleHTTP(t *testing.T, name string, p tplObj) []event.Event {
-	t.Helper()
-	tplSame(t, "routeKey", p["routeKey"], `"$default"`)
-	tplSame(t, "rawPath", p["rawPath"], `"/"`)
-	tplSame(t, "requestContext.http.method", tplAt(t, p, "requestContext", "http", "method"), `"POST"`)
-	headers := map[string]string{}
-	for k, v := range tplAt(t, p, "headers").(tplObj) {
-		if k != strings.ToLower(k) {
-			t.Errorf("header %q: API Gateway and Function URLs deliver header names in lower case", k)
-		}
-		s, ok := v.(string)
-		if !ok {
-			t.Errorf("header %q is %T, want a string", k, v)
-		}
-		headers[k] = s
-	}
-	bodyText, _ := tplAt(t, p, "body").(string)
-	body := []byte(bodyText)
-	b64 := p["isBase64Encoded"] == true
-	if b64 {
-		var err error
-		if body, err = base64.StdEncoding.DecodeString(bodyText); err != nil {
-			t.Fatalf("isBase64Encoded body: %v", err)
-		}
-	}
-	if wantB64 := name == "apigw-batch.json"; b64 != wantB64 {
-		t.Errorf("isBase64Encoded = %v, want %v", b64, wantB64)
-	}
-	// The signature covers the bytes as sent, after base64 decoding.
-	mac := hmac.New(sha256.New, []byte(sampleWebhookSecret))
-	mac.Write(body)
-	if want := "sha256=" + hex.EncodeToString(mac.Sum(nil)); headers["x-hub-signature-256"] != want {
-		t.Errorf("x-hub-signature-256 = %q is stale for this body; want %q", headers["x-hub-signature-256"], want)
-	}
-	if cl, ok := headers["content-length"]; ok && cl != strconv.Itoa(len(body)) {
-		t.Errorf("content-length %s, body is %d bytes", cl, len(body))
-	}
-	mt, _, err := mime.ParseMediaType(headers["content-type"])
-	if err != nil {
-		t.Fatalf("content-type %q: %v", headers["content-type"], err)
-	}
-	wantMode := map[string]string{
-		"apigw-binary.json":     "application/json",
-		"apigw-structured.json": "application/cloudevents+json",
-		"apigw-batch.json":      "application/cloudevents-batch+json",
-	}[name]
-	if mt != wantMode {
-		t.Errorf("content type %q, want %q", mt, wantMode)
-	}
-	switch mt {
-	case "application/cloudevents+json":
-		return []event.Event{sampleStructured(t, "body", body)}
-	case "application/cloudevents-batch+json":
-		var batch []json.RawMessage
-		if err := json.Unmarshal(body, &batch); err != nil {
-			t.Fatalf("batch body: %v", err)
-		}
-		var out []event.Event
-		for i, raw := range batch {
-			out = append(out, sampleStructured(t, fmt.Sprintf("batch[%d]", i), raw))
-		}
-		return out
-	}
-	return []event.Event{sampleBinary(t, headers, mt, body)}
-}
-
-var samplePercent = regexp.MustCompile(`%[0-9A-Fa-f]{2}`)
-
-// sampleBinary rebuilds a binary-mode CloudEvent from ce-* headers,
-// percent-decoding their values as the HTTP binding requires.
-func sampleBinary(t *testing.T, headers map[string]string, mediaType string, body []byte) event.Event {
-	t.Helper()
-	attrs := tplObj{"datacontenttype": mediaType, "data": json.RawMessage(body)}
-	for k, v := range headers {
-		attr, ok := strings.CutPrefix(k, "ce-")
-		if !ok {
-			continue
-		}
-		dv, err := url.PathUnescape(v)
-		if err != nil || !utf8.ValidString(dv) {
-			t.Errorf("header %s: %q does not percent-decode to UTF-8 (%v)", k, v, err)
-		}
-		attrs[attr] = dv
-	}
-	if !samplePercent.MatchString(headers["ce-subject"]) {
-		t.Error("the binary sample should carry a percent-encoded ce-subject, to exercise the decoding")
-	}
-	raw, err := json.Marshal(attrs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sampleStructured(t, "ce-* headers", raw)
-}
-
-// sampleEventBridge returns the CloudEvent an EventBridge event stands for:
-// detail itself when it is one, otherwise the request data with id, source,
-// detail-type and time from the envelope (CONTRACT §4).
-func sampleEventBridge(t *testing.T, p tplObj) event.Event {
-	t.Helper()
-	detail := tplAt(t, p, "detail").(tplObj)
-	if _, whole := detail["specversion"]; whole {
-		raw, _ := json.Marshal(detail)
-		return sampleStructured(t, "detail", raw)
-	}
-	if p["detail-type"] != resizer.TypeRequested {
-		t.Errorf("detail-type %v, want %s (the rule's pattern)", p["detail-type"], resizer.TypeRequested)
-	}
-	raw, err := json.Marshal(tplObj{
-		"specversion": "1.0", "id": p["id"], "source": p["source"], "type": p["detail-type"],
-		"time": p["time"], "datacontenttype": "application/json", "data": detail,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sampleStructured(t, "envelope", raw)
-}
-
-// sampleCheckRequest checks one request's data against CONTRACT §3, the
-// simulator's fixture and what the sample is meant to ask.
-func sampleCheckRequest(t *testing.T, where string, ev event.Event, want sampleWant, instances map[string]string, types map[string]bool) {
-	t.Helper()
-	// encoding/json matches names case-insensitively; a consumer in another
-	// language would not, so the names are checked exactly first.
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(ev.Data(), &fields); err != nil {
-		t.Errorf("%s: data: %v", where, err)
-		return
-	}
-	for k := range fields {
-		if !slices.Contains(sampleFields, k) {
-			t.Errorf("%s: data has %q, which is not a request field of CONTRACT §3", where, k)
-		}
-	}
-	var r sampleRequest
-	if err := json.Unmarshal(ev.Data(), &r); err != nil {
-		t.Errorf("%s: data: %v", where, err)
-		return
-	}
-	got := sampleWant{r.InstanceID, r.InstanceType, r.FromInstanceType, r.DryRun}
-	if got != want {
-		t.Errorf("%s: asks %+v, want %+v", where, got, want)
-	}
-	if r.RegionID != "cn-north-1" {
-		t.Errorf("%s: regionId %q, the simulator's region is cn-north-1", where, r.RegionID)
-	}
-	if r.Reason == "" || r.RequestedBy == "" {
-		t.Errorf("%s: reason and requestedBy should be set, to show them echoed in the outcome", where)
-	}
-	if r.Force || r.StopIfRunning {
-		t.Errorf("%s: force/stopIfRunning are refused by the default policy; a sample should not need them", where)
-	}
-	violations := sampleViolations(r)
-	if strings.HasPrefix(where, "resize-invalid.json") {
-		// The one sample that must be refused, and only for its instance id.
-		if !slices.Equal(violations, []string{"instanceId"}) {
-			t.Errorf("%s: breaks %v, want exactly [instanceId]", where, violations)
-		}
-		return
-	}
-	if len(violations) > 0 {
-		t.Errorf("%s: breaks CONTRACT §3 on %v", where, violations)
-	}
-	current, ok := instances[r.InstanceID]
-	if !ok {
-		t.Errorf("%s: %s is not an instance of the simulator's fixture", where, r.InstanceID)
-	}
-	if !types[r.InstanceType] {
-		t.Errorf("%s: %s is not an instance type of the simulator's fixture", where, r.InstanceType)
-	}
-	if r.FromInstanceType != "" && r.FromInstanceType != current {
-		t.Errorf("%s: fromInstanceType %s, but the fixture's %s is %s", where, r.FromInstanceType, r.InstanceID, current)
-	}
 }
