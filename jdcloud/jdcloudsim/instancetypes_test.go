@@ -30,7 +30,8 @@ func typeNames(t *testing.T, a answer) []string {
 func TestDescribeInstanceTypesFilters(t *testing.T) {
 	s := startSim(t, Options{})
 	c := newClient(t, s)
-	all := []string{"g.n1.medium", "g.n2.medium", "g.n2.large", "g.n2.xlarge", "g.n3.large", "c.n2.small", "m.n2.large"}
+	all := []string{"g.n1.medium", "g.n2.medium", "g.n2.large", "g.n2.xlarge", "g.n3.large", "c.n2.small", "m.n2.large",
+		"g.n4.small", "g.n4.medium", "g.n4.large", "g.n4.xlarge", "g.n4.2xlarge", "g.n4.4xlarge", "g.n4.8xlarge"}
 	tests := []struct {
 		name, query string
 		want        []string
@@ -40,6 +41,8 @@ func TestDescribeInstanceTypesFilters(t *testing.T) {
 		{"by family", "filters.1.name=family&filters.1.values.1=g.n2", []string{"g.n2.medium", "g.n2.large", "g.n2.xlarge"}},
 		{"by two families", "filters.1.name=family&filters.1.values.1=c.n2&filters.1.values.2=m.n2", []string{"c.n2.small", "m.n2.large"}},
 		{"by az lists sold-out types too", "filters.1.name=az&filters.1.values.1=cn-north-1a", all},
+		{"by the other az", "filters.1.name=az&filters.1.values.1=cn-north-1b", all},
+		{"by either of two azs", "filters.1.name=az&filters.1.values.1=cn-north-1z&filters.1.values.2=cn-north-1b", all},
 		{"by unknown az", "filters.1.name=az&filters.1.values.1=cn-north-1z", []string{}},
 		{"filters are ANDed", "filters.1.name=family&filters.1.values.1=g.n2&filters.2.name=instanceTypes&filters.2.values.1=g.n2.large&filters.2.values.2=c.n2.small", []string{"g.n2.large"}},
 		{"numbering order does not matter", "filters.2.name=instanceTypes&filters.2.values.2=g.n3.large&filters.2.values.1=g.n1.medium", []string{"g.n1.medium", "g.n3.large"}},
