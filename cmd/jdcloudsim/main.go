@@ -120,7 +120,11 @@ func logRequest(logger *log.Logger, r jdcloudsim.Request) {
 	if !r.SignatureValid {
 		sig = "rejected"
 	}
-	logger.Printf("op=%s method=%s path=%s status=%d signature=%s accessKey=%s", r.Op, r.Method, r.Path, r.Status, sig, r.AccessKey)
+	status := fmt.Sprint(r.Status)
+	if r.Dropped {
+		status = "dropped" // an injected drop: the connection closed unanswered
+	}
+	logger.Printf("op=%s method=%s path=%s status=%s signature=%s accessKey=%s", r.Op, r.Method, r.Path, status, sig, r.AccessKey)
 }
 
 // baseURL is the address clients should use: a wildcard listen address is

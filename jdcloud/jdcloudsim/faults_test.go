@@ -73,10 +73,14 @@ func TestControlPanicsOnUnknownOp(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, f := range map[string]func(){
-		"Fail":       func() { s.Fail("resize", 503, 1) },
-		"Calls":      func() { s.Calls("describeInstances") },
-		"SetLatency": func() { s.SetLatency("stop", time.Second) },
-		"Fail 200":   func() { s.Fail(OpResizeInstance, 200, 1) },
+		"Fail":                    func() { s.Fail("resize", 503, 1) },
+		"Calls":                   func() { s.Calls("describeInstances") },
+		"SetLatency":              func() { s.SetLatency("stop", time.Second) },
+		"Fail 200":                func() { s.Fail(OpResizeInstance, 200, 1) },
+		"DropBeforeApply unknown": func() { s.DropBeforeApply("stop", 1) },
+		"DropBeforeApply 0":       func() { s.DropBeforeApply(OpStopInstance, 0) },
+		"DropAfterApply unknown":  func() { s.DropAfterApply("start", 1) },
+		"DropAfterApply 0":        func() { s.DropAfterApply(OpStartInstance, 0) },
 	} {
 		func() {
 			defer func() {

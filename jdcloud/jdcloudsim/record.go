@@ -15,9 +15,12 @@ type Request struct {
 	RawQuery string
 	Header   http.Header // as received, Authorization included (it holds no secret)
 	Body     []byte
-	// Status is the HTTP status answered; 0 when the caller went away
-	// during an injected latency and nothing was answered.
+	// Status is the HTTP status answered; 0 when nothing was answered:
+	// the caller went away during an injected latency, or Dropped.
 	Status int
+	// Dropped: an injected DropBeforeApply or DropAfterApply closed the
+	// connection without an answer.
+	Dropped bool
 	// SignatureValid: the signature verified with a known key and its
 	// credential scope named the path's region.
 	SignatureValid bool
@@ -43,10 +46,10 @@ func (s *Server) begin(rec Request) int {
 }
 
 // finish completes a request's record with how it was answered.
-func (s *Server) finish(idx, status int, accessKey string, authOK bool) {
+func (s *Server) finish(idx int, rep reply) {
 	s.mu.Lock()
 	rec := &s.requests[idx]
-	rec.Status, rec.AccessKey, rec.SignatureValid = status, accessKey, authOK
+	rec.Status, rec.AccessKey, rec.SignatureValid, rec.Dropped = rep.status, rep.accessKey, rep.authOK, rep.dropped
 	done := rec.clone()
 	s.mu.Unlock()
 	if s.onRequest != nil {

@@ -163,38 +163,67 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Body:     append([]byte(nil), body...),
 		At:       s.now(),
 	})
-	status, accessKey, authOK := s.answer(w, r, body, readErr, rt)
-	s.finish(idx, status, accessKey, authOK)
+	rep := s.answer(w, r, body, readErr, rt)
+	s.finish(idx, rep)
+	if rep.dropped && !rep.hijacked {
+		panic(http.ErrAbortHandler)
+	}
 }
 
-func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte, readErr error, rt route) (status int, accessKey string, authOK bool) {
+// reply is how a request was answered, for its record.
+type reply struct {
+	status    int // 0 when nothing was answered
+	accessKey string
+	authOK    bool
+	dropped   bool // an injected drop closed the connection unanswered
+	hijacked  bool // the drop closed the connection itself; otherwise ServeHTTP aborts
+}
+
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte, readErr error, rt route) reply {
 	switch s.wait(r.Context(), rt.op) {
 	case waitAbandoned:
-		return 0, "", false
+		return reply{}
 	case waitClosing:
-		return writeEnvelope(w, nil, &apiError{http.StatusServiceUnavailable, "UNAVAILABLE", "the simulator is shutting down"}), "", false
+		return reply{status: writeEnvelope(w, nil, &apiError{http.StatusServiceUnavailable, "UNAVAILABLE", "the simulator is shutting down"})}
 	}
 	if readErr != nil {
-		return writeEnvelope(w, nil, invalidArgument("request body unreadable or over %d bytes", maxBody)), "", false
+		return reply{status: writeEnvelope(w, nil, invalidArgument("request body unreadable or over %d bytes", maxBody))}
 	}
 	accessKey, authErr := s.authenticate(r, body, rt.region)
 	if authErr != nil {
-		return writeEnvelope(w, nil, authErr), accessKey, false
+		return reply{status: writeEnvelope(w, nil, authErr), accessKey: accessKey}
 	}
+	rep := reply{accessKey: accessKey, authOK: true}
 	f, faulted := s.takeFault(rt.op)
-	if faulted && !f.afterApply {
-		return writeEnvelope(w, nil, &apiError{f.status, statusName(f.status), fmt.Sprintf("injected fault for %s", rt.op)}), accessKey, true
+	if faulted && !f.applies() {
+		return s.injected(w, rep, f, rt.op, false)
 	}
 	if r.Method == http.MethodPost {
 		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-			return writeEnvelope(w, nil, invalidArgument("Content-Type must be application/json, got %q", r.Header.Get("Content-Type"))), accessKey, true
+			rep.status = writeEnvelope(w, nil, invalidArgument("Content-Type must be application/json, got %q", r.Header.Get("Content-Type")))
+			return rep
 		}
 	}
 	result, apiErr := s.dispatch(rt, r.URL.RawQuery, body)
 	if faulted {
-		return writeEnvelope(w, nil, &apiError{f.status, statusName(f.status), fmt.Sprintf("injected fault for %s after applying it", rt.op)}), accessKey, true
+		return s.injected(w, rep, f, rt.op, true)
 	}
-	return writeEnvelope(w, result, apiErr), accessKey, true
+	rep.status = writeEnvelope(w, result, apiErr)
+	return rep
+}
+
+// injected meets the caller with fault f, after op was applied or not.
+func (s *Server) injected(w http.ResponseWriter, rep reply, f fault, op string, applied bool) reply {
+	if f.drops() {
+		rep.dropped, rep.hijacked = true, dropConnection(w)
+		return rep
+	}
+	msg := "injected fault for " + op
+	if applied {
+		msg += " after applying it"
+	}
+	rep.status = writeEnvelope(w, nil, &apiError{f.status, statusName(f.status), msg})
+	return rep
 }
 
 // dispatch runs the operation the route names.
