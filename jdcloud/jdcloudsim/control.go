@@ -47,4 +47,24 @@ func (s *Server) SetStatus(regionID, instanceID, status string) {
 	}
 	st.inst.Status = status
 	st.pending = nil
+	if status == "running" {
+		st.stoppedCharging = false // a running instance holds its CPU and memory again
+	}
+}
+
+// StoppedCharging tells whether an instance was stopped with stopCharging
+// (and JD honoured it) and has not been running since: its CPU and memory
+// are released, so its next start needs its type in stock in its az.
+// A start clears it when it settles into running. False for an unknown
+// instance.
+func (s *Server) StoppedCharging(regionID, instanceID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.regions[regionID]
+	if r == nil || r.instances[instanceID] == nil {
+		return false
+	}
+	st := r.instances[instanceID]
+	st.settle(s.now(), s.transition)
+	return st.stoppedCharging
 }

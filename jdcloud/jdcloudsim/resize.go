@@ -111,10 +111,6 @@ func systemDiskFrom2016(inst Instance) bool {
 	return err == nil && t.Year() == 2016
 }
 
-func inStock(t InstanceType, az string) bool {
-	return slices.ContainsFunc(t.State, func(st InstanceTypeAZ) bool { return st.AZ == az && st.InStock })
-}
-
 func imageAllows(im Image, target string) bool {
 	c := im.Constraint
 	if c == nil {
