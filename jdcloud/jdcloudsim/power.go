@@ -48,10 +48,14 @@ func (s *Server) startInstance(regionID, instanceID string, body []byte) (any, *
 	if inst.Status != "stopped" {
 		return nil, failedPrecondition("instance %s is %s; only a stopped instance can be started", instanceID, inst.Status)
 	}
+	final, refusal := s.startOutcome(regionID, inst)
+	if refusal != nil {
+		return nil, refusal
+	}
 	if st.stoppedCharging && !typeInStock(r, inst.InstanceType, inst.AZ) {
 		return nil, failedPrecondition("insufficient stock of %s in %s to start instance %s, which was stopped with stopCharging", inst.InstanceType, inst.AZ, instanceID)
 	}
-	st.begin("starting", "running", "", s.now(), s.transition)
+	st.begin("starting", final, "", s.now(), s.transition)
 	return struct{}{}, nil
 }
 

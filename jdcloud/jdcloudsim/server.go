@@ -61,7 +61,10 @@ type Server struct {
 	requests []Request
 	calls    map[string]int
 	faults   map[string][]fault
-	latency  map[string]time.Duration // "" is the default for every op
+	// startFaults are RefuseStart and StartEndsIn, kept apart from the
+	// instances so that PutInstance does not silently drop them.
+	startFaults map[instanceKey]startFault
+	latency     map[string]time.Duration // "" is the default for every op
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -83,15 +86,16 @@ func New(o Options) (*Server, error) {
 		creds = []jdcloud.Credentials{{AccessKey: DemoAccessKey, SecretKey: DemoSecretKey}}
 	}
 	s := &Server{
-		creds:      make(map[string]jdcloud.Credentials, len(creds)),
-		now:        o.Now,
-		transition: o.Transition,
-		onRequest:  o.OnRequest,
-		regions:    regions,
-		calls:      map[string]int{},
-		faults:     map[string][]fault{},
-		latency:    map[string]time.Duration{},
-		closing:    make(chan struct{}),
+		creds:       make(map[string]jdcloud.Credentials, len(creds)),
+		now:         o.Now,
+		transition:  o.Transition,
+		onRequest:   o.OnRequest,
+		regions:     regions,
+		calls:       map[string]int{},
+		faults:      map[string][]fault{},
+		startFaults: map[instanceKey]startFault{},
+		latency:     map[string]time.Duration{},
+		closing:     make(chan struct{}),
 	}
 	for _, c := range creds {
 		if c.AccessKey == "" || c.SecretKey == "" {
