@@ -49,6 +49,8 @@ func (s *Server) SetStatus(regionID, instanceID, status string) {
 	st.pending = nil
 	if status == "running" {
 		st.stoppedCharging = false // a running instance holds its CPU and memory again
+		now := s.now()
+		st.endOutage(now, now)
 	}
 }
 

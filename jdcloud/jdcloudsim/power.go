@@ -3,6 +3,7 @@ package jdcloudsim
 import (
 	"bytes"
 	"encoding/json"
+	"time"
 )
 
 // Values of stopInstance's chargeOnStopped.
@@ -25,7 +26,9 @@ func (s *Server) stopInstance(regionID, instanceID string, body []byte) (any, *a
 	if st.inst.Status != "running" {
 		return nil, failedPrecondition("instance %s is %s; only a running instance can be stopped", instanceID, st.inst.Status)
 	}
-	st.begin("stopping", "stopped", "", s.now(), s.transition)
+	now := s.now()
+	st.begin("stopping", "stopped", "", now, s.transition)
+	s.beginOutage(st, now, time.Time{})
 	st.stoppedCharging = release && canStopCharging(st.inst)
 	if st.stoppedCharging {
 		// The host's local disks go back with its CPU and memory.
@@ -55,7 +58,11 @@ func (s *Server) startInstance(regionID, instanceID string, body []byte) (any, *
 	if st.stoppedCharging && !typeInStock(r, inst.InstanceType, inst.AZ) {
 		return nil, failedPrecondition("insufficient stock of %s in %s to start instance %s, which was stopped with stopCharging", inst.InstanceType, inst.AZ, instanceID)
 	}
-	st.begin("starting", final, "", s.now(), s.transition)
+	now := s.now()
+	st.begin("starting", final, "", now, s.transition)
+	if final == "running" {
+		st.endOutage(now, now.Add(s.transition))
+	}
 	return struct{}{}, nil
 }
 

@@ -35,7 +35,11 @@ func (s *Server) resizeInstance(regionID, instanceID string, body []byte) (any, 
 	if err := checkResize(r, st.inst, target, req.Force); err != nil {
 		return nil, err
 	}
-	st.begin("resizing", "stopped", target, s.now(), s.transition)
+	now := s.now()
+	st.begin("resizing", "stopped", target, now, s.transition)
+	if !st.out.activeAt(now) {
+		s.beginOutage(st, now, now.Add(s.transition))
+	}
 	if req.Force {
 		wipeLocalDataDisks(&st.inst)
 	}

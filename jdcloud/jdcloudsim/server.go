@@ -64,6 +64,7 @@ type Server struct {
 	// startFaults are RefuseStart and StartEndsIn, kept apart from the
 	// instances so that PutInstance does not silently drop them.
 	startFaults map[instanceKey]startFault
+	peakOut     int                      // PeakOutOfService
 	latency     map[string]time.Duration // "" is the default for every op
 
 	closing   chan struct{}

@@ -36,6 +36,9 @@ type instanceState struct {
 	// CPU and memory went back to the pool and a start must find stock
 	// again. It holds until a start brings the instance up.
 	stoppedCharging bool
+	// out is the instance's latest outage (see outage); nil when the API
+	// never took it out of service.
+	out *outage
 }
 
 // transition is a stop, start or resize in progress: inst.Status shows the
