@@ -41,7 +41,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "address to listen on")
 	fixturePath := fs.String("fixture", "", "fixture JSON file (default: the embedded seed)")
-	transition := fs.Duration("transition", 0, "how long stopping/starting/resizing last (0: visible to exactly one describeInstance)")
+	transition := fs.Duration("transition", 0, "how long stopping/starting/resizing last, e.g. 5.5s (0: visible to exactly one describeInstance)")
+	rps := fs.Float64("rate", 0, "requests per second, over every call, before answering 429 RATE_LIMIT_EXCEEDED (0: no limit)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Credentials: []jdcloud.Credentials{creds},
 		Fixture:     fixture,
 		Transition:  *transition,
+		RateLimit:   *rps,
 		OnRequest:   func(r jdcloudsim.Request) { logRequest(logger, r) },
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jdcloud-vm-resizer/resizer/jdcloud"
+	"golang.org/x/time/rate"
 )
 
 // The demo key pair the simulator accepts unless told otherwise. It is
@@ -41,8 +42,14 @@ type Options struct {
 	// makes the transitional status visible to exactly the next
 	// describeInstance of that instance, after which it is final.
 	Transition time.Duration
-	// Now is the clock for request times and transitions; nil is time.Now.
+	// Now is the clock for request times, transitions and the rate limit;
+	// nil is time.Now.
 	Now func() time.Time
+	// RateLimit is how many requests per second JD's gateway takes over
+	// every op and caller before answering 429 RATE_LIMIT_EXCEEDED, as a
+	// token bucket with bursts of max(1, RateLimit); 0 means no limit.
+	// Only authenticated requests take tokens. See SetRateLimit.
+	RateLimit float64
 	// OnRequest, when set, receives a copy of each request's record once it
 	// has been answered or abandoned; cmd/jdcloudsim logs through it. It
 	// runs on the request's goroutine, outside the Server's lock.
@@ -64,7 +71,9 @@ type Server struct {
 	// startFaults are RefuseStart and StartEndsIn, kept apart from the
 	// instances so that PutInstance does not silently drop them.
 	startFaults map[instanceKey]startFault
-	peakOut     int                      // PeakOutOfService
+	peakOut     int           // PeakOutOfService
+	limiter     *rate.Limiter // nil: no rate limit
+	throttled   int
 	latency     map[string]time.Duration // "" is the default for every op
 
 	closing   chan struct{}
@@ -82,6 +91,9 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkRate(o.RateLimit); err != nil {
+		return nil, err
+	}
 	creds := o.Credentials
 	if len(creds) == 0 {
 		creds = []jdcloud.Credentials{{AccessKey: DemoAccessKey, SecretKey: DemoSecretKey}}
@@ -97,6 +109,7 @@ func New(o Options) (*Server, error) {
 		startFaults: map[instanceKey]startFault{},
 		latency:     map[string]time.Duration{},
 		closing:     make(chan struct{}),
+		limiter:     newLimiter(o.RateLimit),
 	}
 	for _, c := range creds {
 		if c.AccessKey == "" || c.SecretKey == "" {
@@ -199,6 +212,13 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte, rea
 		return reply{status: writeEnvelope(w, nil, authErr), accessKey: accessKey}
 	}
 	rep := reply{accessKey: accessKey, authOK: true}
+	// After authentication: an unauthenticated call is 401 whatever the
+	// load and takes no token from the callers' budget. Before faults: a
+	// throttled call never reached the service, so it uses none.
+	if !s.admit() {
+		rep.status = writeThrottled(w)
+		return rep
+	}
 	f, faulted := s.takeFault(rt.op)
 	if faulted && !f.applies() {
 		return s.injected(w, rep, f, rt.op, false)
