@@ -38,9 +38,13 @@ type Options struct {
 	// Fixture is the world in the fixture format (see fixture.json); nil
 	// means the embedded default fixture.
 	Fixture []byte
-	// Transition is how long stopping, starting and resizing last. Zero
-	// makes the transitional status visible to exactly the next
-	// describeInstance of that instance, after which it is final.
+	// Transition is how long stopping, starting and resizing last, on the
+	// clock of Now and to the nanosecond (5.5s is 5.5s): a describeInstance
+	// before then shows stopping/starting/resizing, one at or after it the
+	// final status, however often or seldom it is asked. Zero makes the
+	// transitional status visible to exactly the next describeInstance of
+	// that instance, after which it is final; OutOfService then counts a
+	// transition as over when it is accepted.
 	Transition time.Duration
 	// Now is the clock for request times, transitions and the rate limit;
 	// nil is time.Now.
