@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -190,6 +192,22 @@ func TestRunRefusesBadInvocations(t *testing.T) {
 		if stdout.Len() != 0 {
 			t.Errorf("%s: printed a ready line: %q", name, stdout.String())
 		}
+	}
+}
+
+func TestRunUsageListsFlagsAndControls(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &stdout, &stderr); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v, want flag.ErrHelp", err)
+	}
+	for _, want := range []string{"usage: jdcloudsim", "-rate", "-transition", "-fixture", "-addr",
+		"DropBeforeApply", "DropAfterApply", "RefuseStart", "StartEndsIn", "SetStock", "SetRateLimit", "PeakOutOfService"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("usage went to stdout: %q", stdout.String())
 	}
 }
 
