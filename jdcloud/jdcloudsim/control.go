@@ -21,7 +21,10 @@ func (s *Server) Instance(regionID, instanceID string) (Instance, bool) {
 }
 
 // PutInstance adds or replaces an instance, ending any transition it was
-// in. An unknown region is created, with no azs, types or images.
+// in. The replacement is a new machine: it was not stopped with
+// stopCharging and is not out of service, though the peak it may have
+// raised stays. Its RefuseStart and StartEndsIn stay too. An unknown
+// region is created, with no azs, types or images.
 func (s *Server) PutInstance(regionID string, inst Instance) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -34,7 +37,10 @@ func (s *Server) PutInstance(regionID string, inst Instance) {
 }
 
 // SetStatus forces an instance's status, ending any transition it was in.
-// It panics when the instance does not exist, since that is a broken test.
+// Forced to running, the instance holds its host again (StoppedCharging
+// false) and its outage ends; any other status leaves both as the API
+// left them. It panics when the instance does not exist, since that is a
+// broken test.
 func (s *Server) SetStatus(regionID, instanceID, status string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
