@@ -3,6 +3,16 @@
 // "jdcloudsim listening on http://127.0.0.1:PORT", on stdout once it
 // accepts requests, so a script can wait for it and read the address;
 // everything else (one line per request) goes to stderr.
+//
+// Usage:
+//
+//	jdcloudsim [-addr 127.0.0.1:0] [-fixture file.json] [-transition 5.5s] [-rate 10]
+//
+// The fault controls (Fail, FailAfterApply, DropBeforeApply, DropAfterApply,
+// RefuseStart, StartEndsIn, SetStock, SetLatency, SetRateLimit) and the
+// counters (OutOfService, PeakOutOfService, Throttled) are Go methods of
+// jdcloudsim.Server for tests in-process; this command has no endpoint for
+// them, since JD's API has none.
 package main
 
 import (
@@ -41,7 +51,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "address to listen on")
 	fixturePath := fs.String("fixture", "", "fixture JSON file (default: the embedded seed)")
-	transition := fs.Duration("transition", 0, "how long stopping/starting/resizing last (0: visible to exactly one describeInstance)")
+	transition := fs.Duration("transition", 0, "how long stopping/starting/resizing last, e.g. 5.5s (0: visible to exactly one describeInstance)")
+	rps := fs.Float64("rate", 0, "requests per second, over every call, before answering 429 RATE_LIMIT_EXCEEDED (0: no limit)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,6 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Credentials: []jdcloud.Credentials{creds},
 		Fixture:     fixture,
 		Transition:  *transition,
+		RateLimit:   *rps,
 		OnRequest:   func(r jdcloudsim.Request) { logRequest(logger, r) },
 	})
 	if err != nil {
@@ -97,6 +113,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return nil
 }
 
+const usage = `usage: jdcloudsim [flags]
+
+Serves the JD Cloud VM OpenAPI simulator; prints "jdcloudsim listening on
+URL" on stdout when ready and one line per request on stderr. Credentials:
+JDCLOUD_ACCESS_KEY and JDCLOUD_SECRET_KEY, or the demo pair.
+
+Faults (Fail, FailAfterApply, DropBeforeApply, DropAfterApply, RefuseStart,
+StartEndsIn, SetStock, SetLatency, SetRateLimit) and counters (OutOfService,
+PeakOutOfService, Throttled) are Go controls of jdcloudsim.Server, for tests
+in-process; here only -transition and -rate shape the service.
+
+Flags:
+`
+
 // credentials takes the key pair from the environment only when both
 // halves are there: half a pair is a mistake worth a line, not a silent mix
 // with the demo secret. The secret key is never printed.
@@ -120,7 +150,11 @@ func logRequest(logger *log.Logger, r jdcloudsim.Request) {
 	if !r.SignatureValid {
 		sig = "rejected"
 	}
-	logger.Printf("op=%s method=%s path=%s status=%d signature=%s accessKey=%s", r.Op, r.Method, r.Path, r.Status, sig, r.AccessKey)
+	status := fmt.Sprint(r.Status)
+	if r.Dropped {
+		status = "dropped" // an injected drop: the connection closed unanswered
+	}
+	logger.Printf("op=%s method=%s path=%s status=%s signature=%s accessKey=%s", r.Op, r.Method, r.Path, status, sig, r.AccessKey)
 }
 
 // baseURL is the address clients should use: a wildcard listen address is

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -149,10 +151,32 @@ func TestRunDefaultsToDemoPairAndReadsFixture(t *testing.T) {
 	}
 }
 
+// -rate throttles like JD's gateway: a burst of max(1, rate), then 429.
+// At 0.01/s the one token comes back after 100s, far beyond the test.
+func TestRunRateLimit(t *testing.T) {
+	r := startRun(t, []string{"-rate", "0.01", "-transition", "5.5s"}, nil)
+	demo := jdcloud.Credentials{AccessKey: jdcloudsim.DemoAccessKey, SecretKey: jdcloudsim.DemoSecretKey}
+	var got []int
+	for range 3 {
+		got = append(got, get(t, r.url, "/v1/regions/cn-north-1/instances/i-stopped01", demo))
+	}
+	if _, err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != http.StatusOK || got[1] != http.StatusTooManyRequests || got[2] != http.StatusTooManyRequests {
+		t.Errorf("statuses %v, want 200 429 429", got)
+	}
+	if !strings.Contains(r.stderr.String(), "status=429") {
+		t.Errorf("throttled call not logged:\n%s", r.stderr)
+	}
+}
+
 func TestRunRefusesBadInvocations(t *testing.T) {
 	for name, args := range map[string][]string{
 		"unknown flag":    {"-port", "1"},
 		"bad duration":    {"-transition", "soon"},
+		"negative rate":   {"-rate", "-1"},
+		"bad rate":        {"-rate", "fast"},
 		"missing fixture": {"-fixture", filepath.Join(t.TempDir(), "nope.json")},
 		"bad address":     {"-addr", "127.0.0.1:notaport"},
 		"stray argument":  {"extra"},
@@ -168,6 +192,22 @@ func TestRunRefusesBadInvocations(t *testing.T) {
 		if stdout.Len() != 0 {
 			t.Errorf("%s: printed a ready line: %q", name, stdout.String())
 		}
+	}
+}
+
+func TestRunUsageListsFlagsAndControls(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &stdout, &stderr); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v, want flag.ErrHelp", err)
+	}
+	for _, want := range []string{"usage: jdcloudsim", "-rate", "-transition", "-fixture", "-addr",
+		"DropBeforeApply", "DropAfterApply", "RefuseStart", "StartEndsIn", "SetStock", "SetRateLimit", "PeakOutOfService"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("usage went to stdout: %q", stdout.String())
 	}
 }
 

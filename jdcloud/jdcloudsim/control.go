@@ -21,7 +21,10 @@ func (s *Server) Instance(regionID, instanceID string) (Instance, bool) {
 }
 
 // PutInstance adds or replaces an instance, ending any transition it was
-// in. An unknown region is created, with no azs, types or images.
+// in. The replacement is a new machine: it was not stopped with
+// stopCharging and is not out of service, though the peak it may have
+// raised stays. Its RefuseStart and StartEndsIn stay too. An unknown
+// region is created, with no azs, types or images.
 func (s *Server) PutInstance(regionID string, inst Instance) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -34,7 +37,10 @@ func (s *Server) PutInstance(regionID string, inst Instance) {
 }
 
 // SetStatus forces an instance's status, ending any transition it was in.
-// It panics when the instance does not exist, since that is a broken test.
+// Forced to running, the instance holds its host again (StoppedCharging
+// false) and its outage ends; any other status leaves both as the API
+// left them. It panics when the instance does not exist, since that is a
+// broken test.
 func (s *Server) SetStatus(regionID, instanceID, status string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -47,4 +53,26 @@ func (s *Server) SetStatus(regionID, instanceID, status string) {
 	}
 	st.inst.Status = status
 	st.pending = nil
+	if status == "running" {
+		st.stoppedCharging = false // a running instance holds its CPU and memory again
+		now := s.now()
+		st.endOutage(now, now)
+	}
+}
+
+// StoppedCharging tells whether an instance was stopped with stopCharging
+// (and JD honoured it) and has not been running since: its CPU and memory
+// are released, so its next start needs its type in stock in its az.
+// A start clears it when it settles into running. False for an unknown
+// instance.
+func (s *Server) StoppedCharging(regionID, instanceID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.regions[regionID]
+	if r == nil || r.instances[instanceID] == nil {
+		return false
+	}
+	st := r.instances[instanceID]
+	st.settle(s.now(), s.transition)
+	return st.stoppedCharging
 }

@@ -73,10 +73,14 @@ func TestControlPanicsOnUnknownOp(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, f := range map[string]func(){
-		"Fail":       func() { s.Fail("resize", 503, 1) },
-		"Calls":      func() { s.Calls("describeInstances") },
-		"SetLatency": func() { s.SetLatency("stop", time.Second) },
-		"Fail 200":   func() { s.Fail(OpResizeInstance, 200, 1) },
+		"Fail":                    func() { s.Fail("resize", 503, 1) },
+		"Calls":                   func() { s.Calls("describeInstances") },
+		"SetLatency":              func() { s.SetLatency("stop", time.Second) },
+		"Fail 200":                func() { s.Fail(OpResizeInstance, 200, 1) },
+		"DropBeforeApply unknown": func() { s.DropBeforeApply("stop", 1) },
+		"DropBeforeApply 0":       func() { s.DropBeforeApply(OpStopInstance, 0) },
+		"DropAfterApply unknown":  func() { s.DropAfterApply("start", 1) },
+		"DropAfterApply 0":        func() { s.DropAfterApply(OpStartInstance, 0) },
 	} {
 		func() {
 			defer func() {
@@ -170,14 +174,34 @@ func TestCloseCutsLatencyShort(t *testing.T) {
 	s.Close() // a second Close is harmless
 }
 
+// FailAfterApply works alike for every state-changing op: the operation
+// takes effect, the answer is the fault, and a retry meets JD's status rule
+// because the first call already moved the instance on.
 func TestFailAfterApplyChangesStateAndAnswersTheFault(t *testing.T) {
-	s := startSim(t, Options{})
-	c := newClient(t, s)
-	s.FailAfterApply(OpResizeInstance, http.StatusGatewayTimeout, 1)
-	wantError(t, c.resize("i-stopped01", "g.n2.large", false), 504, "DEADLINE_EXCEEDED", "after applying")
-	if got := mustInstance(t, s, "i-stopped01"); got.Status != "resizing" {
-		t.Fatalf("the resize was not applied: status %s", got.Status)
+	tests := []struct {
+		op, instance, body string
+		code               int
+		status, during     string
+	}{
+		{OpResizeInstance, "i-stopped01", `{"instanceType":"g.n2.large"}`, http.StatusGatewayTimeout, "DEADLINE_EXCEEDED", "resizing"},
+		{OpStopInstance, "i-running01", `{}`, http.StatusServiceUnavailable, "UNAVAILABLE", "stopping"},
+		{OpStopInstance, "i-running02", `{"chargeOnStopped":"keepCharging"}`, http.StatusInternalServerError, "INTERNAL", "stopping"},
+		{OpStartInstance, "i-stopped01", `{}`, http.StatusGatewayTimeout, "DEADLINE_EXCEEDED", "starting"},
 	}
-	// The retry meets the state the first call left.
-	wantError(t, c.resize("i-stopped01", "g.n2.large", false), 400, "FAILED_PRECONDITION", "")
+	for _, tt := range tests {
+		t.Run(tt.op+" "+tt.instance, func(t *testing.T) {
+			s := startSim(t, Options{})
+			c := newClient(t, s)
+			path := instancePath(tt.instance) + ":" + tt.op
+			s.FailAfterApply(tt.op, tt.code, 1)
+			wantError(t, c.do(http.MethodPost, path, []byte(tt.body)), tt.code, tt.status, "after applying")
+			if got := mustInstance(t, s, tt.instance); got.Status != tt.during {
+				t.Fatalf("the %s was not applied: status %s, want %s", tt.op, got.Status, tt.during)
+			}
+			wantError(t, c.do(http.MethodPost, path, []byte(tt.body)), http.StatusBadRequest, "FAILED_PRECONDITION", "instance "+tt.instance+" is "+tt.during)
+			if got := s.Calls(tt.op); got != 2 {
+				t.Errorf("Calls(%s) = %d, want 2", tt.op, got)
+			}
+		})
+	}
 }

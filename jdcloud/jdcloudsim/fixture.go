@@ -8,8 +8,11 @@ import (
 	"slices"
 )
 
-// defaultFixture is the seed every test and `make demo` share; its
-// instances each break exactly one resize rule (see fixture.json).
+// defaultFixture is the seed every test and `make demo` share. Its first
+// instances each break exactly one resize rule; the g.n4 ones break none and
+// sit on a ladder of sizes with one sold-out rung, for one-size-up/down
+// sizing (see fixture.json). Other packages' tests depend on every entry,
+// so entries are only ever added.
 //
 //go:embed fixture.json
 var defaultFixture []byte

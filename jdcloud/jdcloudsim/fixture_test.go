@@ -21,6 +21,8 @@ func TestDefaultFixtureSeed(t *testing.T) {
 	types := map[string][4]int{ // generation, nicLimit, cloudDiskCountLimit, in stock in 1a (1/0)
 		"g.n1.medium": {1, 2, 4, 1}, "g.n2.medium": {2, 2, 8, 1}, "g.n2.large": {2, 3, 8, 1},
 		"g.n2.xlarge": {2, 4, 8, 0}, "g.n3.large": {3, 3, 8, 1}, "c.n2.small": {2, 1, 2, 1}, "m.n2.large": {2, 3, 8, 1},
+		"g.n4.small": {2, 8, 16, 1}, "g.n4.medium": {2, 8, 16, 1}, "g.n4.large": {2, 8, 16, 1}, "g.n4.xlarge": {2, 8, 16, 1},
+		"g.n4.2xlarge": {2, 8, 16, 0}, "g.n4.4xlarge": {2, 8, 16, 1}, "g.n4.8xlarge": {2, 8, 16, 1},
 	}
 	if len(r.types) != len(types) {
 		t.Errorf("%d instance types, want %d", len(r.types), len(types))
@@ -43,11 +45,17 @@ func TestDefaultFixtureSeed(t *testing.T) {
 	}
 
 	type facts struct {
-		status, itype, image, sysCategory, created, ag, charge string
-		nics, cloudDisks, localData                            int
+		status, itype, az, image, sysCategory, created, ag, charge string
+		nics, cloudDisks, localData                                int
 	}
-	def := facts{"stopped", "g.n2.medium", "img-linux01", "cloud", "2020-03-01T00:00:00Z", "", "normal", 1, 2, 0}
+	def := facts{"stopped", "g.n2.medium", "cn-north-1a", "img-linux01", "cloud", "2020-03-01T00:00:00Z", "", "normal", 1, 2, 0}
 	with := func(f func(*facts)) facts { d := def; f(&d); return d }
+	// The ladder: cloud system disk from 2023, no data disks, one NIC.
+	rung := func(itype, status, az string) facts {
+		return with(func(f *facts) {
+			f.itype, f.status, f.az, f.created, f.cloudDisks = itype, status, az, "2023-04-01T00:00:00Z", 1
+		})
+	}
 	want := map[string]facts{
 		"i-stopped01":   def,
 		"i-stopped02":   def,
@@ -63,6 +71,13 @@ func TestDefaultFixtureSeed(t *testing.T) {
 		"i-arrears01":   with(func(f *facts) { f.charge = "arrear" }),
 		"i-localdata01": with(func(f *facts) { f.cloudDisks, f.localData = 1, 1 }),
 		"i-running02":   with(func(f *facts) { f.status = "running" }),
+		"i-ladder01":    rung("g.n4.large", "stopped", "cn-north-1a"),
+		"i-ladder02":    rung("g.n4.xlarge", "stopped", "cn-north-1a"),
+		"i-ladder03":    rung("g.n4.xlarge", "stopped", "cn-north-1b"),
+		"i-laddertop01": rung("g.n4.8xlarge", "stopped", "cn-north-1a"),
+		"i-ladderbot01": rung("g.n4.small", "stopped", "cn-north-1a"),
+		"i-ladderrun01": rung("g.n4.medium", "running", "cn-north-1a"),
+		"i-ladderrun02": rung("g.n4.large", "running", "cn-north-1a"),
 	}
 	if len(r.instances) != len(want) {
 		t.Errorf("%d instances, want %d", len(r.instances), len(want))
@@ -73,7 +88,7 @@ func TestDefaultFixtureSeed(t *testing.T) {
 			t.Errorf("instance %s missing", id)
 			continue
 		}
-		got := facts{inst.Status, inst.InstanceType, inst.ImageID, inst.SystemDisk.DiskCategory, "", "", inst.Charge.ChargeStatus,
+		got := facts{inst.Status, inst.InstanceType, inst.AZ, inst.ImageID, inst.SystemDisk.DiskCategory, "", "", inst.Charge.ChargeStatus,
 			nicCount(inst), cloudDiskCount(inst), localDataDiskCount(inst)}
 		if cd := inst.SystemDisk.CloudDisk; cd != nil {
 			got.created = cd.CreateTime
@@ -84,8 +99,8 @@ func TestDefaultFixtureSeed(t *testing.T) {
 		if got != w {
 			t.Errorf("%s:\n got %+v\nwant %+v", id, got, w)
 		}
-		if inst.AZ != "cn-north-1a" {
-			t.Errorf("%s: az %s", id, inst.AZ)
+		if cd := inst.SystemDisk.CloudDisk; cd != nil && cd.AZ != inst.AZ {
+			t.Errorf("%s: system disk in %s, instance in %s", id, cd.AZ, inst.AZ)
 		}
 	}
 }

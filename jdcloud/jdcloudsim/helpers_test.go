@@ -46,6 +46,8 @@ type client struct {
 	// tamper, when set, changes the request after it was signed.
 	tamper func(*http.Request)
 	ctx    context.Context
+	// hc sends the requests; nil is http.DefaultClient.
+	hc *http.Client
 }
 
 func newClient(t *testing.T, s *Server) *client {
@@ -105,7 +107,11 @@ func (c *client) try(method, path string, body []byte) (answer, error) {
 	if c.tamper != nil {
 		c.tamper(req)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	hc := c.hc
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return answer{}, err
 	}

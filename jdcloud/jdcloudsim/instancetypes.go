@@ -11,6 +11,10 @@ import (
 // filterKey matches JD's filters.N.name and filters.N.values.M parameters.
 var filterKey = regexp.MustCompile(`^filters\.([0-9]+)\.(name|values\.([0-9]+))$`)
 
+// archX86 is every simulated type's architecture: the fixture format has
+// no architecture field because none of its families is an Arm one.
+const archX86 = "x86_64"
+
 // filter is one filters.N: a name and its values. Values are ORed,
 // filters ANDed.
 type filter struct {
@@ -18,6 +22,12 @@ type filter struct {
 	values []string
 }
 
+// describeInstanceTypes lists the region's types that pass every filter;
+// without filters that is every type of the region. The az filter selects
+// the types that have a state entry for one of its azs, sold out or not:
+// stock is what each entry's inStock reports, never a reason to leave a
+// type out, and the whole state list is sent, not only the filtered azs',
+// so a client that wants stock must read inStock.
 func (s *Server) describeInstanceTypes(regionID, rawQuery string) (any, *apiError) {
 	filters, err := parseFilters(rawQuery)
 	if err != nil {
@@ -75,19 +85,26 @@ func parseFilters(rawQuery string) ([]filter, *apiError) {
 	out := make([]filter, 0, len(byN))
 	for _, n := range slices.Sorted(maps.Keys(byN)) {
 		f := byN[n]
+		// JD has no family filter: a client that sent one would pass here
+		// and fail against the service, so it is refused like any other
+		// unknown name.
 		switch f.name {
-		case "instanceTypes", "az", "family":
+		case "instanceTypes", "az", "architecture":
 		case "":
 			return nil, invalidArgument("filters.%d has values but no name", n)
 		default:
-			return nil, invalidArgument("filters.%d.name %q is not one of instanceTypes, az, family", n, f.name)
+			return nil, invalidArgument("filters.%d.name %q is not one of instanceTypes, az, architecture", n, f.name)
 		}
 		if len(f.values) == 0 {
 			return nil, invalidArgument("filters.%d (%s) has no values", n, f.name)
 		}
 		ff := filter{name: f.name}
 		for _, i := range slices.Sorted(maps.Keys(f.values)) {
-			ff.values = append(ff.values, f.values[i])
+			v := f.values[i]
+			if f.name == "architecture" && v != archX86 && v != "arm64" {
+				return nil, invalidArgument("filters.%d (architecture) value %q is neither x86_64 nor arm64", n, v)
+			}
+			ff.values = append(ff.values, v)
 		}
 		out = append(out, ff)
 	}
@@ -102,8 +119,8 @@ func matchesAll(t InstanceType, filters []filter) bool {
 		switch f.name {
 		case "instanceTypes":
 			ok = slices.Contains(values, t.InstanceType)
-		case "family":
-			ok = slices.Contains(values, t.Family)
+		case "architecture":
+			ok = slices.Contains(values, archX86)
 		case "az":
 			// A type is offered in an az when it has a state entry there,
 			// in stock or not: stock is what state.inStock reports.

@@ -30,18 +30,23 @@ func typeNames(t *testing.T, a answer) []string {
 func TestDescribeInstanceTypesFilters(t *testing.T) {
 	s := startSim(t, Options{})
 	c := newClient(t, s)
-	all := []string{"g.n1.medium", "g.n2.medium", "g.n2.large", "g.n2.xlarge", "g.n3.large", "c.n2.small", "m.n2.large"}
+	all := []string{"g.n1.medium", "g.n2.medium", "g.n2.large", "g.n2.xlarge", "g.n3.large", "c.n2.small", "m.n2.large",
+		"g.n4.small", "g.n4.medium", "g.n4.large", "g.n4.xlarge", "g.n4.2xlarge", "g.n4.4xlarge", "g.n4.8xlarge"}
 	tests := []struct {
 		name, query string
 		want        []string
 	}{
 		{"no filter", "", all},
 		{"by name, unknown ones absent", "filters.1.name=instanceTypes&filters.1.values.1=g.n2.xlarge&filters.1.values.2=g.n9.huge&filters.1.values.3=c.n2.small", []string{"g.n2.xlarge", "c.n2.small"}},
-		{"by family", "filters.1.name=family&filters.1.values.1=g.n2", []string{"g.n2.medium", "g.n2.large", "g.n2.xlarge"}},
-		{"by two families", "filters.1.name=family&filters.1.values.1=c.n2&filters.1.values.2=m.n2", []string{"c.n2.small", "m.n2.large"}},
+		{"by architecture", "filters.1.name=architecture&filters.1.values.1=x86_64", all},
+		{"by an architecture nothing has", "filters.1.name=architecture&filters.1.values.1=arm64", []string{}},
+		{"by either architecture", "filters.1.name=architecture&filters.1.values.1=arm64&filters.1.values.2=x86_64", all},
 		{"by az lists sold-out types too", "filters.1.name=az&filters.1.values.1=cn-north-1a", all},
+		{"by the other az", "filters.1.name=az&filters.1.values.1=cn-north-1b", all},
+		{"by either of two azs", "filters.1.name=az&filters.1.values.1=cn-north-1z&filters.1.values.2=cn-north-1b", all},
 		{"by unknown az", "filters.1.name=az&filters.1.values.1=cn-north-1z", []string{}},
-		{"filters are ANDed", "filters.1.name=family&filters.1.values.1=g.n2&filters.2.name=instanceTypes&filters.2.values.1=g.n2.large&filters.2.values.2=c.n2.small", []string{"g.n2.large"}},
+		{"filters are ANDed", "filters.1.name=az&filters.1.values.1=cn-north-1a&filters.2.name=instanceTypes&filters.2.values.1=g.n2.large&filters.2.values.2=c.n2.small", []string{"g.n2.large", "c.n2.small"}},
+		{"an empty AND", "filters.1.name=az&filters.1.values.1=cn-north-1z&filters.2.name=instanceTypes&filters.2.values.1=g.n2.large", []string{}},
 		{"numbering order does not matter", "filters.2.name=instanceTypes&filters.2.values.2=g.n3.large&filters.2.values.1=g.n1.medium", []string{"g.n1.medium", "g.n3.large"}},
 		{"other parameters ignored", "pageNumber=1&filters.1.name=instanceTypes&filters.1.values.1=g.n2.large", []string{"g.n2.large"}},
 		{"nothing matches", "filters.1.name=instanceTypes&filters.1.values.1=g.n9.huge", []string{}},
@@ -62,14 +67,60 @@ func TestDescribeInstanceTypesFilters(t *testing.T) {
 func TestDescribeInstanceTypesBadFilters(t *testing.T) {
 	s := startSim(t, Options{})
 	c := newClient(t, s)
-	for _, q := range []string{
-		"filters.1.name=colour&filters.1.values.1=red",
-		"filters.1.values.1=g.n2.large",
-		"filters.1.name=family",
-		"filters.1.name=family&filters.1.name=az&filters.1.values.1=x",
-		"filters.1.name=%zz",
+	for _, tt := range []struct{ query, msg string }{
+		{"filters.1.name=colour&filters.1.values.1=red", `"colour" is not one of instanceTypes, az, architecture`},
+		// JD has no family filter (JDCLOUD-API.md): a ladder lists the
+		// region's types and selects by name.
+		{"filters.1.name=family&filters.1.values.1=g.n2", `"family" is not one of`},
+		{"filters.1.values.1=g.n2.large", "no name"},
+		{"filters.1.name=az", "no values"},
+		{"filters.1.name=az&filters.1.name=instanceTypes&filters.1.values.1=x", "given 2 times"},
+		{"filters.1.name=architecture&filters.1.values.1=amd64", "neither x86_64 nor arm64"},
+		{"filters.1.name=%zz", "malformed query"},
 	} {
-		wantError(t, c.do(http.MethodGet, "/v1/regions/cn-north-1/instanceTypes?"+q, nil), http.StatusBadRequest, "INVALID_ARGUMENT", "")
+		wantError(t, c.do(http.MethodGet, "/v1/regions/cn-north-1/instanceTypes?"+tt.query, nil), http.StatusBadRequest, "INVALID_ARGUMENT", tt.msg)
+	}
+}
+
+// The az filter keeps a type that has a state entry for the az whatever its
+// stock, drops one without an entry, and sends the whole state list; no
+// filter lists every type of the path's region and none of another's.
+func TestDescribeInstanceTypesAZFilterReportsStock(t *testing.T) {
+	const fx = `{"regions":{
+	  "r-1":{"azs":["r-1a","r-1b"],"instanceTypes":[
+	    {"family":"t.x","instanceType":"t.x.both","state":[{"az":"r-1a","inStock":false},{"az":"r-1b","inStock":true}]},
+	    {"family":"t.x","instanceType":"t.x.onlyb","state":[{"az":"r-1b","inStock":true}]},
+	    {"family":"t.x","instanceType":"t.x.nowhere","state":[]}]},
+	  "r-2":{"azs":["r-2a"],"instanceTypes":[{"family":"t.y","instanceType":"t.y.other","state":[{"az":"r-2a","inStock":true}]}]}}}`
+	s := startSim(t, Options{Fixture: []byte(fx)})
+	c := newClient(t, s)
+	both := `{"family":"t.x","instanceType":"t.x.both","cpu":0,"memoryMB":0,"nicLimit":0,"cloudDiskCountLimit":0,"generation":0,"localDisks":[],"state":[{"az":"r-1a","inStock":false},{"az":"r-1b","inStock":true}]}`
+	tests := []struct {
+		name, path string
+		want       []string
+	}{
+		{"no filter", "/v1/regions/r-1/instanceTypes", []string{"t.x.both", "t.x.onlyb", "t.x.nowhere"}},
+		{"no filter, other region", "/v1/regions/r-2/instanceTypes", []string{"t.y.other"}},
+		{"az with a sold-out entry", "/v1/regions/r-1/instanceTypes?filters.1.name=az&filters.1.values.1=r-1a", []string{"t.x.both"}},
+		{"az with entries in stock", "/v1/regions/r-1/instanceTypes?filters.1.name=az&filters.1.values.1=r-1b", []string{"t.x.both", "t.x.onlyb"}},
+		{"another region's az", "/v1/regions/r-1/instanceTypes?filters.1.name=az&filters.1.values.1=r-2a", []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := c.do(http.MethodGet, tt.path, nil)
+			if got := typeNames(t, a); !slices.Equal(got, tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			var res struct {
+				InstanceTypes []json.RawMessage `json:"instanceTypes"`
+			}
+			if err := json.Unmarshal(a.Result, &res); err != nil {
+				t.Fatal(err)
+			}
+			if len(tt.want) > 0 && tt.want[0] == "t.x.both" && string(res.InstanceTypes[0]) != both {
+				t.Errorf("t.x.both sent as %s\nwant %s", res.InstanceTypes[0], both)
+			}
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package jdcloudsim
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -109,4 +110,44 @@ func TestSetStatusPanicsOnUnknownInstance(t *testing.T) {
 		}
 	}()
 	s.SetStatus(testRegion, "i-nothere01", "running")
+}
+
+// A fractional Transition lasts exactly that long on the simulator's
+// clock for every kind of transition, however often it is described or
+// not described at all.
+func TestFractionalTransition(t *testing.T) {
+	const d = 5500 * time.Millisecond
+	tests := []struct {
+		name, instance, op, body string
+		during, after, afterType string
+	}{
+		{"stop", "i-ladderrun01", "stopInstance", `{}`, "stopping", "stopped", "g.n4.medium"},
+		{"start", "i-ladder01", "startInstance", `{}`, "starting", "running", "g.n4.large"},
+		{"resize", "i-ladder01", "resizeInstance", `{"instanceType":"g.n4.xlarge"}`, "resizing", "stopped", "g.n4.xlarge"},
+	}
+	for _, tt := range tests {
+		for _, poll := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/poll=%v", tt.name, poll), func(t *testing.T) {
+				clock := &fakeClock{t: time.Date(2026, 9, 10, 11, 12, 13, 0, time.UTC)}
+				s := startSim(t, Options{Transition: d, Now: clock.Now})
+				c := newClient(t, s)
+				wantOK(t, c.do(http.MethodPost, instancePath(tt.instance)+":"+tt.op, []byte(tt.body)))
+				for _, step := range []time.Duration{time.Second, 4 * time.Second, 499 * time.Millisecond, 999 * time.Microsecond} {
+					clock.Advance(step)
+					if poll {
+						if got := c.describe(tt.instance).Status; got != tt.during {
+							t.Fatalf("described before %v: %s, want %s", d, got, tt.during)
+						}
+					}
+				}
+				if got := mustInstance(t, s, tt.instance).Status; got != tt.during {
+					t.Fatalf("1µs before %v: %s, want %s", d, got, tt.during)
+				}
+				clock.Advance(time.Microsecond)
+				if got := c.describe(tt.instance); got.Status != tt.after || got.InstanceType != tt.afterType {
+					t.Fatalf("at %v: %s %s, want %s %s", d, got.Status, got.InstanceType, tt.after, tt.afterType)
+				}
+			})
+		}
+	}
 }

@@ -56,33 +56,6 @@ func (s *Server) describeImageConstraints(regionID, imageID string) (any, *apiEr
 	return map[string]any{"imageConstraints": im.clone()}, nil
 }
 
-func (s *Server) stopInstance(regionID, instanceID string, body []byte) (any, *apiError) {
-	return s.powerChange(regionID, instanceID, body, "running", "stopping", "stopped", "stopped")
-}
-
-func (s *Server) startInstance(regionID, instanceID string, body []byte) (any, *apiError) {
-	return s.powerChange(regionID, instanceID, body, "stopped", "starting", "running", "started")
-}
-
-// powerChange moves an instance that is in status from through via to
-// final; JD refuses it from any other status.
-func (s *Server) powerChange(regionID, instanceID string, body []byte, from, via, final, verb string) (any, *apiError) {
-	if err := requireObject(body); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, st, err := s.lookupInstance(regionID, instanceID)
-	if err != nil {
-		return nil, err
-	}
-	if st.inst.Status != from {
-		return nil, failedPrecondition("instance %s is %s; only a %s instance can be %s", instanceID, st.inst.Status, from, verb)
-	}
-	st.begin(via, final, "", s.now(), s.transition)
-	return struct{}{}, nil
-}
-
 // requireObject refuses a body that is not a JSON object: JD's actions
 // take one, even when it is empty.
 func requireObject(body []byte) *apiError {

@@ -12,7 +12,7 @@ func TestRequestLog(t *testing.T) {
 	c := newClient(t, s)
 	c.describe("i-stopped01")
 	c.resize("i-stopped02", "g.n2.large", false)
-	c.do(http.MethodGet, "/v1/regions/cn-north-1/instanceTypes?filters.1.name=family&filters.1.values.1=g.n2", nil)
+	c.do(http.MethodGet, "/v1/regions/cn-north-1/instanceTypes?filters.1.name=az&filters.1.values.1=cn-north-1a", nil)
 	bad := newClient(t, s)
 	bad.creds.SecretKey = "wrong"
 	bad.do(http.MethodPost, instancePath("i-stopped03")+":stopInstance", []byte(`{}`))
@@ -25,7 +25,7 @@ func TestRequestLog(t *testing.T) {
 	}{
 		{OpDescribeInstance, "GET", instancePath("i-stopped01"), "", "", 200, true},
 		{OpResizeInstance, "POST", instancePath("i-stopped02") + ":resizeInstance", "", `{"instanceType":"g.n2.large"}`, 200, true},
-		{OpDescribeInstanceTypes, "GET", "/v1/regions/cn-north-1/instanceTypes", "filters.1.name=family&filters.1.values.1=g.n2", "", 200, true},
+		{OpDescribeInstanceTypes, "GET", "/v1/regions/cn-north-1/instanceTypes", "filters.1.name=az&filters.1.values.1=cn-north-1a", "", 200, true},
 		{OpStopInstance, "POST", instancePath("i-stopped03") + ":stopInstance", "", `{}`, 401, false},
 		{OpUnknown, "DELETE", instancePath("i-stopped01"), "", "", 404, true},
 	}

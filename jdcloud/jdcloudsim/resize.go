@@ -35,7 +35,11 @@ func (s *Server) resizeInstance(regionID, instanceID string, body []byte) (any, 
 	if err := checkResize(r, st.inst, target, req.Force); err != nil {
 		return nil, err
 	}
-	st.begin("resizing", "stopped", target, s.now(), s.transition)
+	now := s.now()
+	st.begin("resizing", "stopped", target, now, s.transition)
+	if !st.out.activeAt(now) {
+		s.beginOutage(st, now, now.Add(s.transition))
+	}
 	if req.Force {
 		wipeLocalDataDisks(&st.inst)
 	}
@@ -109,10 +113,6 @@ func systemDiskFrom2016(inst Instance) bool {
 	}
 	t, err := time.Parse(time.RFC3339, d.CloudDisk.CreateTime)
 	return err == nil && t.Year() == 2016
-}
-
-func inStock(t InstanceType, az string) bool {
-	return slices.ContainsFunc(t.State, func(st InstanceTypeAZ) bool { return st.AZ == az && st.InStock })
 }
 
 func imageAllows(im Image, target string) bool {

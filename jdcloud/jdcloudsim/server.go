@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jdcloud-vm-resizer/resizer/jdcloud"
+	"golang.org/x/time/rate"
 )
 
 // The demo key pair the simulator accepts unless told otherwise. It is
@@ -37,12 +38,22 @@ type Options struct {
 	// Fixture is the world in the fixture format (see fixture.json); nil
 	// means the embedded default fixture.
 	Fixture []byte
-	// Transition is how long stopping, starting and resizing last. Zero
-	// makes the transitional status visible to exactly the next
-	// describeInstance of that instance, after which it is final.
+	// Transition is how long stopping, starting and resizing last, on the
+	// clock of Now and to the nanosecond (5.5s is 5.5s): a describeInstance
+	// before then shows stopping/starting/resizing, one at or after it the
+	// final status, however often or seldom it is asked. Zero makes the
+	// transitional status visible to exactly the next describeInstance of
+	// that instance, after which it is final; OutOfService then counts a
+	// transition as over when it is accepted.
 	Transition time.Duration
-	// Now is the clock for request times and transitions; nil is time.Now.
+	// Now is the clock for request times, transitions and the rate limit;
+	// nil is time.Now.
 	Now func() time.Time
+	// RateLimit is how many requests per second JD's gateway takes over
+	// every op and caller before answering 429 RATE_LIMIT_EXCEEDED, as a
+	// token bucket with bursts of max(1, RateLimit); 0 means no limit.
+	// Only authenticated requests take tokens. See SetRateLimit.
+	RateLimit float64
 	// OnRequest, when set, receives a copy of each request's record once it
 	// has been answered or abandoned; cmd/jdcloudsim logs through it. It
 	// runs on the request's goroutine, outside the Server's lock.
@@ -61,7 +72,13 @@ type Server struct {
 	requests []Request
 	calls    map[string]int
 	faults   map[string][]fault
-	latency  map[string]time.Duration // "" is the default for every op
+	// startFaults are RefuseStart and StartEndsIn, kept apart from the
+	// instances so that PutInstance does not silently drop them.
+	startFaults map[instanceKey]startFault
+	peakOut     int           // PeakOutOfService
+	limiter     *rate.Limiter // nil: no rate limit
+	throttled   int
+	latency     map[string]time.Duration // "" is the default for every op
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -78,20 +95,25 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkRate(o.RateLimit); err != nil {
+		return nil, err
+	}
 	creds := o.Credentials
 	if len(creds) == 0 {
 		creds = []jdcloud.Credentials{{AccessKey: DemoAccessKey, SecretKey: DemoSecretKey}}
 	}
 	s := &Server{
-		creds:      make(map[string]jdcloud.Credentials, len(creds)),
-		now:        o.Now,
-		transition: o.Transition,
-		onRequest:  o.OnRequest,
-		regions:    regions,
-		calls:      map[string]int{},
-		faults:     map[string][]fault{},
-		latency:    map[string]time.Duration{},
-		closing:    make(chan struct{}),
+		creds:       make(map[string]jdcloud.Credentials, len(creds)),
+		now:         o.Now,
+		transition:  o.Transition,
+		onRequest:   o.OnRequest,
+		regions:     regions,
+		calls:       map[string]int{},
+		faults:      map[string][]fault{},
+		startFaults: map[instanceKey]startFault{},
+		latency:     map[string]time.Duration{},
+		closing:     make(chan struct{}),
+		limiter:     newLimiter(o.RateLimit),
 	}
 	for _, c := range creds {
 		if c.AccessKey == "" || c.SecretKey == "" {
@@ -163,38 +185,74 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Body:     append([]byte(nil), body...),
 		At:       s.now(),
 	})
-	status, accessKey, authOK := s.answer(w, r, body, readErr, rt)
-	s.finish(idx, status, accessKey, authOK)
+	rep := s.answer(w, r, body, readErr, rt)
+	s.finish(idx, rep)
+	if rep.dropped && !rep.hijacked {
+		panic(http.ErrAbortHandler)
+	}
 }
 
-func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte, readErr error, rt route) (status int, accessKey string, authOK bool) {
+// reply is how a request was answered, for its record.
+type reply struct {
+	status    int // 0 when nothing was answered
+	accessKey string
+	authOK    bool
+	dropped   bool // an injected drop closed the connection unanswered
+	hijacked  bool // the drop closed the connection itself; otherwise ServeHTTP aborts
+}
+
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte, readErr error, rt route) reply {
 	switch s.wait(r.Context(), rt.op) {
 	case waitAbandoned:
-		return 0, "", false
+		return reply{}
 	case waitClosing:
-		return writeEnvelope(w, nil, &apiError{http.StatusServiceUnavailable, "UNAVAILABLE", "the simulator is shutting down"}), "", false
+		return reply{status: writeEnvelope(w, nil, &apiError{http.StatusServiceUnavailable, "UNAVAILABLE", "the simulator is shutting down"})}
 	}
 	if readErr != nil {
-		return writeEnvelope(w, nil, invalidArgument("request body unreadable or over %d bytes", maxBody)), "", false
+		return reply{status: writeEnvelope(w, nil, invalidArgument("request body unreadable or over %d bytes", maxBody))}
 	}
 	accessKey, authErr := s.authenticate(r, body, rt.region)
 	if authErr != nil {
-		return writeEnvelope(w, nil, authErr), accessKey, false
+		return reply{status: writeEnvelope(w, nil, authErr), accessKey: accessKey}
+	}
+	rep := reply{accessKey: accessKey, authOK: true}
+	// After authentication: an unauthenticated call is 401 whatever the
+	// load and takes no token from the callers' budget. Before faults: a
+	// throttled call never reached the service, so it uses none.
+	if !s.admit() {
+		rep.status = writeThrottled(w)
+		return rep
 	}
 	f, faulted := s.takeFault(rt.op)
-	if faulted && !f.afterApply {
-		return writeEnvelope(w, nil, &apiError{f.status, statusName(f.status), fmt.Sprintf("injected fault for %s", rt.op)}), accessKey, true
+	if faulted && !f.applies() {
+		return s.injected(w, rep, f, rt.op, false)
 	}
 	if r.Method == http.MethodPost {
 		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-			return writeEnvelope(w, nil, invalidArgument("Content-Type must be application/json, got %q", r.Header.Get("Content-Type"))), accessKey, true
+			rep.status = writeEnvelope(w, nil, invalidArgument("Content-Type must be application/json, got %q", r.Header.Get("Content-Type")))
+			return rep
 		}
 	}
 	result, apiErr := s.dispatch(rt, r.URL.RawQuery, body)
 	if faulted {
-		return writeEnvelope(w, nil, &apiError{f.status, statusName(f.status), fmt.Sprintf("injected fault for %s after applying it", rt.op)}), accessKey, true
+		return s.injected(w, rep, f, rt.op, true)
 	}
-	return writeEnvelope(w, result, apiErr), accessKey, true
+	rep.status = writeEnvelope(w, result, apiErr)
+	return rep
+}
+
+// injected meets the caller with fault f, after op was applied or not.
+func (s *Server) injected(w http.ResponseWriter, rep reply, f fault, op string, applied bool) reply {
+	if f.drops() {
+		rep.dropped, rep.hijacked = true, dropConnection(w)
+		return rep
+	}
+	msg := "injected fault for " + op
+	if applied {
+		msg += " after applying it"
+	}
+	rep.status = writeEnvelope(w, nil, &apiError{f.status, statusName(f.status), msg})
+	return rep
 }
 
 // dispatch runs the operation the route names.

@@ -32,6 +32,13 @@ func (r *region) instanceType(name string) *InstanceType {
 type instanceState struct {
 	inst    Instance
 	pending *transition
+	// stoppedCharging: the instance was stopped with stopCharging, so its
+	// CPU and memory went back to the pool and a start must find stock
+	// again. It holds until a start brings the instance up.
+	stoppedCharging bool
+	// out is the instance's latest outage (see outage); nil when the API
+	// never took it out of service.
+	out *outage
 }
 
 // transition is a stop, start or resize in progress: inst.Status shows the
@@ -64,6 +71,9 @@ func (st *instanceState) settle(now time.Time, d time.Duration) {
 	st.inst.Status = p.final
 	if p.instanceType != "" {
 		st.inst.InstanceType = p.instanceType
+	}
+	if p.final == "running" {
+		st.stoppedCharging = false
 	}
 	st.pending = nil
 }
