@@ -2,7 +2,7 @@ package events_test
 
 // The sample events are part of the product (sam local invoke -e, make
 // demo): these tests hold them to the CloudEvents and trigger shapes the
-// function reads, to CONTRACT §3 and to the simulator's fixture.
+// function reads, to docs/contract.md §3 and to the simulator's fixture.
 
 import (
 	"crypto/hmac"
@@ -83,12 +83,12 @@ var sampleFiles = map[string][]sampleWant{
 // are signed with.
 const sampleWebhookSecret = "demo-webhook-secret"
 
-// sampleFields are the request fields of CONTRACT §3. Unknown fields are
+// sampleFields are the request fields of docs/contract.md §3. Unknown fields are
 // refused here (the function ignores them) so that a misspelt flag in a
 // sample cannot go unnoticed.
 var sampleFields = []string{"regionId", "instanceId", "instanceType", "fromInstanceType", "force", "stopIfRunning", "dryRun", "reason", "requestedBy"}
 
-// sampleRequest is request data as CONTRACT §3 defines it.
+// sampleRequest is request data as docs/contract.md §3 defines it.
 type sampleRequest struct {
 	RegionID         string `json:"regionId"`
 	InstanceID       string `json:"instanceId"`
@@ -108,7 +108,7 @@ var (
 	sampleSourceRE   = regexp.MustCompile(`^[a-z0-9-]+/[a-z0-9-]+$`)
 )
 
-// sampleViolations lists the CONTRACT §3 rules a request breaks.
+// sampleViolations lists the docs/contract.md §3 rules a request breaks.
 func sampleViolations(r sampleRequest) []string {
 	var v []string
 	if !sampleRegionRE.MatchString(r.RegionID) {
@@ -400,7 +400,7 @@ func sampleBinary(t *testing.T, headers map[string]string, mediaType string, bod
 
 // sampleEventBridge returns the CloudEvent an EventBridge event stands for:
 // detail itself when it is one, otherwise the request data with id, source,
-// detail-type and time from the envelope (CONTRACT §4).
+// detail-type and time from the envelope (docs/contract.md §4).
 func sampleEventBridge(t *testing.T, p sampleObj) event.Event {
 	t.Helper()
 	detail := sampleAt(t, p, "detail").(sampleObj)
@@ -421,7 +421,7 @@ func sampleEventBridge(t *testing.T, p sampleObj) event.Event {
 	return sampleStructured(t, "envelope", raw)
 }
 
-// sampleCheckRequest checks one request's data against CONTRACT §3, the
+// sampleCheckRequest checks one request's data against docs/contract.md §3, the
 // simulator's fixture and what the sample is meant to ask.
 func sampleCheckRequest(t *testing.T, where string, ev event.Event, want sampleWant, instances map[string]string, types map[string]bool) {
 	t.Helper()
@@ -434,7 +434,7 @@ func sampleCheckRequest(t *testing.T, where string, ev event.Event, want sampleW
 	}
 	for k := range fields {
 		if !slices.Contains(sampleFields, k) {
-			t.Errorf("%s: data has %q, which is not a request field of CONTRACT §3", where, k)
+			t.Errorf("%s: data has %q, which is not a request field of docs/contract.md §3", where, k)
 		}
 	}
 	var r sampleRequest
@@ -464,7 +464,7 @@ func sampleCheckRequest(t *testing.T, where string, ev event.Event, want sampleW
 		return
 	}
 	if len(violations) > 0 {
-		t.Errorf("%s: breaks CONTRACT §3 on %v", where, violations)
+		t.Errorf("%s: breaks docs/contract.md §3 on %v", where, violations)
 	}
 	current, ok := instances[r.InstanceID]
 	if !ok {

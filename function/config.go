@@ -12,7 +12,7 @@ import (
 	resizer "github.com/jdcloud-vm-resizer/resizer"
 )
 
-// config is the environment of CONTRACT §2, parsed and checked once at start.
+// config is the environment of docs/contract.md §2, parsed and checked once at start.
 type config struct {
 	AccessKey, SecretKey string
 	CredentialsSecret    string

@@ -1,5 +1,5 @@
 // Command bootstrap is the JD Cloud VM resizer: under AWS Lambda a handler
-// for every trigger of CONTRACT §4, anywhere else a CloudEvents HTTP
+// for every trigger of docs/contract.md §4, anywhere else a CloudEvents HTTP
 // receiver on :$PORT. This file only wires adapters together.
 package main
 

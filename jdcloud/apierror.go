@@ -128,7 +128,7 @@ func clip(s string, n int) string {
 }
 
 // failure maps the last outcome of a call to the contract's codes
-// (CONTRACT §3); spent says the retry budget was used up. Every error keeps the *APIError or network error in Err.
+// (docs/contract.md §3); spent says the retry budget was used up. Every error keeps the *APIError or network error in Err.
 //
 // A malformed answer is judged by its status: 429 and 5xx are what a proxy
 // or load balancer in front of JD says during an outage (retried, then

@@ -1,5 +1,5 @@
 // Package jdcloud is the only package that knows JD Cloud's VM OpenAPI: its
-// paths, JSON and JDCLOUD2-HMAC-SHA256 signature (JDCLOUD-API.md). Client
+// paths, JSON and JDCLOUD2-HMAC-SHA256 signature (docs/jdcloud-api.md). Client
 // implements resizer.Compute over it.
 package jdcloud
 

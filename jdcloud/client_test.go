@@ -168,7 +168,7 @@ const (
 	instance = "i-abc123xyz"
 )
 
-// Each operation sends exactly what JDCLOUD-API.md says, signed so that
+// Each operation sends exactly what docs/jdcloud-api.md says, signed so that
 // Verify accepts it, scoped to the path's region and the vm service, with
 // JSON content type, the fixed date and a fresh UUID v4 nonce.
 func TestRequestsMatchTheAPI(t *testing.T) {

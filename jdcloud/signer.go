@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 )
 
-// Signing constants of JDCLOUD2-HMAC-SHA256 (JDCLOUD-API.md "Signing").
+// Signing constants of JDCLOUD2-HMAC-SHA256 (docs/jdcloud-api.md "Signing").
 const (
 	SignAlgorithm   = "JDCLOUD2-HMAC-SHA256"
 	HeaderDate      = "X-Jdcloud-Date"

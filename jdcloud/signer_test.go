@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// The known-answer vector of JDCLOUD-API.md, from the official SDK's signer.
+// The known-answer vector of docs/jdcloud-api.md, from the official SDK's signer.
 func TestSignKnownAnswer(t *testing.T) {
 	body := []byte(`{"instanceType":"g.n2.large"}`)
 	req, err := http.NewRequest(http.MethodPost, "https://vm.jdcloud-api.com/v1/regions/cn-north-1/instances/i-abc123xyz:resizeInstance", bytes.NewReader(body))

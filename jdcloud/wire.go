@@ -7,7 +7,7 @@ import (
 	"github.com/jdcloud-vm-resizer/resizer"
 )
 
-// The structs below mirror JD Cloud's JSON (JDCLOUD-API.md "Answers") with
+// The structs below mirror JD Cloud's JSON (docs/jdcloud-api.md "Answers") with
 // JD's names, holding only what the resizer reads plus what documents the
 // shape. Members the resizer never reads and whose shape it does not depend
 // on stay json.RawMessage, so that JD changing them cannot fail a call.

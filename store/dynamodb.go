@@ -25,7 +25,7 @@ type DynamoAPI interface {
 var _ DynamoAPI = (*dynamodb.Client)(nil)
 
 // DynamoDB is the store shared by every copy of the function, in the table
-// IDEMPOTENCY_TABLE names. Layout (CONTRACT §2, as Powertools uses it):
+// IDEMPOTENCY_TABLE names. Layout (docs/contract.md §2, as Powertools uses it):
 //
 //	id          S  "req#" + request key, or "cooldown#" + instance key
 //	expiration  N  epoch seconds; the table's TTL attribute

@@ -7,7 +7,7 @@
 // by a prefix, because the contract gives them one DynamoDB table.
 package store
 
-// Key prefixes of the table layout (CONTRACT §2).
+// Key prefixes of the table layout (docs/contract.md §2).
 const (
 	requestPrefix  = "req#"
 	cooldownPrefix = "cooldown#"

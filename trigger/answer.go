@@ -34,7 +34,7 @@ func retryError(outs []resizer.Outcome) error {
 	return nil
 }
 
-// statusOf maps one outcome to its HTTP status (CONTRACT §4): only a
+// statusOf maps one outcome to its HTTP status (docs/contract.md §4): only a
 // retryable outcome and an invalid request are not 200; a request refused
 // by policy or by JD Cloud was still understood and answered.
 func statusOf(o *resizer.Outcome) int {

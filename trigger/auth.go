@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Webhook authentication headers (CONTRACT §2).
+// Webhook authentication headers (docs/contract.md §2).
 const (
 	HeaderSignature256 = "X-Hub-Signature-256"
 	HeaderSignature    = "X-Hub-Signature"

@@ -22,7 +22,7 @@ const HealthPath = "/healthz"
 
 var errTooLarge = errors.New("request body too large")
 
-// ServeHTTP is the CloudEvents HTTP receiver (CONTRACT §4): POST takes a
+// ServeHTTP is the CloudEvents HTTP receiver (docs/contract.md §4): POST takes a
 // binary, structured or batched CloudEvent, GET /healthz answers 200.
 // It needs no Lambda types; Invoke runs API Gateway requests through it.
 func (d *Dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {

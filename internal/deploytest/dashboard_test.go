@@ -103,7 +103,7 @@ func tplWidgetSeries(t *testing.T, w tplWidget) []tplSeries {
 	return out
 }
 
-// What the function emits (CONTRACT §10).
+// What the function emits (docs/contract.md §10).
 var (
 	tplMetricNames = []string{"Outcomes", "Resized", "Duration", "JDCloudCalls", "JDCloudThrottled"}
 	tplOutcomes    = []string{"succeeded", "failed", "pending"}
@@ -315,7 +315,7 @@ func TestAlarms(t *testing.T) {
 			"AlarmActions": %s, "OKActions": %s}`, queue, actions, actions))
 	}
 
-	// Failed outcomes that point at JD Cloud or the fleet (CONTRACT §10):
+	// Failed outcomes that point at JD Cloud or the fleet (docs/contract.md §10):
 	// Reason is the error reason, else the error code.
 	for name, reason := range map[string]string{
 		"FailedApiErrorAlarm":    "api_error",

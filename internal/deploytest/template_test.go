@@ -2,7 +2,7 @@ package deploytest
 
 // The SAM template is part of the product: these tests hold it to the
 // official SAM schema (vendored in internal/samschema), to the README's
-// configuration table, to CONTRACT §4's triggers and to the Makefile target
+// configuration table, to docs/contract.md §4's triggers and to the Makefile target
 // SAM builds with.
 
 import (
@@ -608,7 +608,7 @@ func TestTemplateWiring(t *testing.T) {
 		rp := tplAt(t, rule, "Properties").(tplObj)
 		tplSame(t, "PendingRule bus", rp["EventBusName"], `{"Ref": "ResultEventBus"}`)
 		// The sink puts outcomes with Source = RESULT_SOURCE and DetailType
-		// = the CloudEvent type; CONTRACT §8 names the pending type.
+		// = the CloudEvent type; docs/contract.md §8 names the pending type.
 		tplSame(t, "PendingRule pattern", rp["EventPattern"],
 			`{"source": [{"Ref": "ResultSource"}], "detail-type": ["com.jdcloud.vm.resize.pending"]}`)
 		tplSame(t, "PendingRule state", rp["State"], `"ENABLED"`)

@@ -1,7 +1,7 @@
 // Package jdcloudsim is a fake of JD Cloud's VM OpenAPI served over loopback
 // HTTP. It speaks only JD's wire format (signed JDCLOUD2-HMAC-SHA256
 // requests, the requestId/result/error envelope, JD's JSON field names) and
-// enforces the resizeInstance rules of JDCLOUD-API.md, so a client tested
+// enforces the resizeInstance rules of docs/jdcloud-api.md, so a client tested
 // against it is tested against the service's behaviour, not against a mock
 // of our own client.
 //

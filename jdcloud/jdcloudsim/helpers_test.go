@@ -32,7 +32,7 @@ func startSim(t *testing.T, o Options) *Server {
 }
 
 // client is the tests' own tiny JD client: it signs with jdcloud.Stamp and
-// jdcloud.Sign exactly as JDCLOUD-API.md says, independent of the real
+// jdcloud.Sign exactly as docs/jdcloud-api.md says, independent of the real
 // client package.
 type client struct {
 	t     *testing.T

@@ -69,7 +69,7 @@ func TestDescribeInstanceTypesBadFilters(t *testing.T) {
 	c := newClient(t, s)
 	for _, tt := range []struct{ query, msg string }{
 		{"filters.1.name=colour&filters.1.values.1=red", `"colour" is not one of instanceTypes, az, architecture`},
-		// JD has no family filter (JDCLOUD-API.md): a ladder lists the
+		// JD has no family filter (docs/jdcloud-api.md): a ladder lists the
 		// region's types and selects by name.
 		{"filters.1.name=family&filters.1.values.1=g.n2", `"family" is not one of`},
 		{"filters.1.values.1=g.n2.large", "no name"},

@@ -13,7 +13,7 @@ type resizeBody struct {
 	Force        bool    `json:"force"`
 }
 
-// resizeInstance enforces every rule of JDCLOUD-API.md's "resizeInstance
+// resizeInstance enforces every rule of docs/jdcloud-api.md's "resizeInstance
 // rules" and, when all pass, starts the resize. A refusal changes nothing.
 func (s *Server) resizeInstance(regionID, instanceID string, body []byte) (any, *apiError) {
 	var req resizeBody

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Every resizeInstance rule of JDCLOUD-API.md, each on the seed instance
+// Every resizeInstance rule of docs/jdcloud-api.md, each on the seed instance
 // that breaks exactly that rule: a 400 and nothing changed.
 func TestResizeRefusesEachRule(t *testing.T) {
 	s := startSim(t, Options{})

@@ -30,7 +30,7 @@ type route struct {
 	path   string
 }
 
-// matchRoute maps a request to one of JDCLOUD-API.md's routes. A method
+// matchRoute maps a request to one of docs/jdcloud-api.md's routes. A method
 // that does not fit the path is an unknown route, as on JD's gateway.
 func matchRoute(method, path string) route {
 	rt := route{op: OpUnknown, path: path}
