@@ -16,8 +16,6 @@ var (
 	withSecret = testkit.WithSecret
 	structured = testkit.Structured
 	withField  = testkit.WithField
-	without    = testkit.Without
-	fastRetry  = testkit.FastRetry
 )
 
 const good = testkit.Good
