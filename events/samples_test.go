@@ -16,7 +16,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -27,37 +26,15 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/jdcloud-vm-resizer/resizer"
+	"github.com/jdcloud-vm-resizer/resizer/internal/testkit"
 )
 
-type sampleObj = map[string]any
+type sampleObj = testkit.Obj
 
-// sampleAt walks mapping keys and fails the test naming the first missing one.
-func sampleAt(t *testing.T, v any, path ...string) any {
-	t.Helper()
-	for i, k := range path {
-		m, ok := v.(sampleObj)
-		if !ok {
-			t.Fatalf("%s is %T, not a mapping", strings.Join(path[:i], "."), v)
-		}
-		if v, ok = m[k]; !ok {
-			t.Fatalf("%s is missing", strings.Join(path[:i+1], "."))
-		}
-	}
-	return v
-}
-
-// sampleSame compares a converted template value with the JSON it should be.
-func sampleSame(t *testing.T, what string, got any, wantJSON string) {
-	t.Helper()
-	var want any
-	if err := json.Unmarshal([]byte(wantJSON), &want); err != nil {
-		t.Fatalf("bad expectation %s: %v", wantJSON, err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		g, _ := json.Marshal(got)
-		t.Errorf("%s = %s, want %s", what, g, wantJSON)
-	}
-}
+var (
+	sampleAt   = testkit.At
+	sampleSame = testkit.SameJSON
+)
 
 // sampleWant is what one request of a sample asks for.
 type sampleWant struct {

@@ -19,6 +19,7 @@ import (
 	resizer "github.com/jdcloud-vm-resizer/resizer"
 	"github.com/jdcloud-vm-resizer/resizer/internal/dynalite"
 	"github.com/jdcloud-vm-resizer/resizer/internal/rie"
+	"github.com/jdcloud-vm-resizer/resizer/internal/testkit"
 	"github.com/jdcloud-vm-resizer/resizer/jdcloud/jdcloudsim"
 )
 
@@ -76,22 +77,7 @@ type e2e struct {
 	logs *lockedBuffer
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = testkit.SyncBuffer
 
 func startE2E(t *testing.T, sinkRefusals int, env map[string]string) *e2e {
 	t.Helper()

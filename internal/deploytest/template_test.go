@@ -20,6 +20,7 @@ import (
 
 	"github.com/jdcloud-vm-resizer/resizer"
 	"github.com/jdcloud-vm-resizer/resizer/internal/samschema"
+	"github.com/jdcloud-vm-resizer/resizer/internal/testkit"
 )
 
 // repoRoot is where the files under test live, relative to this package.
@@ -35,7 +36,7 @@ func tplRepoFile(t *testing.T, name string) []byte {
 	return raw
 }
 
-type tplObj = map[string]any
+type tplObj = testkit.Obj
 
 func tplJSON(t *testing.T) []byte {
 	t.Helper()
@@ -55,33 +56,10 @@ func tplDoc(t *testing.T) tplObj {
 	return doc
 }
 
-// tplAt walks mapping keys and fails the test naming the first missing one.
-func tplAt(t *testing.T, v any, path ...string) any {
-	t.Helper()
-	for i, k := range path {
-		m, ok := v.(tplObj)
-		if !ok {
-			t.Fatalf("%s is %T, not a mapping", strings.Join(path[:i], "."), v)
-		}
-		if v, ok = m[k]; !ok {
-			t.Fatalf("%s is missing", strings.Join(path[:i+1], "."))
-		}
-	}
-	return v
-}
-
-// tplSame compares a converted template value with the JSON it should be.
-func tplSame(t *testing.T, what string, got any, wantJSON string) {
-	t.Helper()
-	var want any
-	if err := json.Unmarshal([]byte(wantJSON), &want); err != nil {
-		t.Fatalf("bad expectation %s: %v", wantJSON, err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		g, _ := json.Marshal(got)
-		t.Errorf("%s = %s, want %s", what, g, wantJSON)
-	}
-}
+var (
+	tplAt   = testkit.At
+	tplSame = testkit.SameJSON
+)
 
 func TestTemplateMatchesSAMSchema(t *testing.T) {
 	schema, err := samschema.SAM()
