@@ -115,3 +115,62 @@ func (NopPublisher) Publish(context.Context, OutcomeEvent) error { return nil }
 type NopObserver struct{}
 
 func (NopObserver) Observe(Observation) {}
+
+// The ports below are what fleet safety and approvals keep; the stores
+// implement them beside Ledger and Marks, in the same table.
+
+// MarkForgetter takes back a cooldown mark written before a resize that
+// did not happen (the mark comes first so that no second request slips in
+// while the first changes the machine).
+type MarkForgetter interface {
+	// ForgetResize removes instanceKey's mark only if it is the one written
+	// at `at`; a later mark stays.
+	ForgetResize(ctx context.Context, instanceKey string, at time.Time) error
+}
+
+// Holds gives one operation per instance and bounds the fleet's
+// concurrent operations.
+type Holds interface {
+	// Hold takes instanceKey for holder until leaseUntil. It refuses with an
+	// *Error of code unavailable, reason instance_busy, while another
+	// holder's hold is live (unexpired lease), and, when max > 0, with
+	// reason fleet_busy while max holds are live fleet-wide. A holder that
+	// already holds the key renews its lease. A lapsed hold is taken over.
+	Hold(ctx context.Context, instanceKey, holder string, leaseUntil time.Time, max int) error
+	// Unhold releases holder's hold of instanceKey; another holder's hold,
+	// or none, is left as it is.
+	Unhold(ctx context.Context, instanceKey, holder string) error
+}
+
+// Counters counts events per fixed window, fleet-wide.
+type Counters interface {
+	// Take adds one to the count of name in the window starting at window,
+	// atomically and only while the count is below max; it reports whether
+	// it did and the count after the attempt. The count is kept until
+	// expires.
+	Take(ctx context.Context, name string, window time.Time, max int, expires time.Time) (taken bool, count int, err error)
+	// Add adds one whatever the count, and returns the count after.
+	Add(ctx context.Context, name string, window time.Time, expires time.Time) (count int, err error)
+	// Count reads the count of name in the window (0 when none).
+	Count(ctx context.Context, name string, window time.Time) (int, error)
+}
+
+// Held is a request waiting for a person's approval.
+type Held struct {
+	// ID is the approval id the pending outcome announced.
+	ID string
+	// Request is the request event as it arrived (structured JSON).
+	Request []byte
+	// Expires is when an approval no longer counts; the record itself is
+	// kept a while longer so that a late approval hears approval_expired.
+	Expires time.Time
+}
+
+// Approvals keeps held requests by approval id.
+type Approvals interface {
+	// PutHeld stores h; an id already stored is kept as it is.
+	PutHeld(ctx context.Context, h Held) error
+	// GetHeld returns the held request of id, expired or not, or nil when
+	// there is none.
+	GetHeld(ctx context.Context, id string) (*Held, error)
+}

@@ -192,8 +192,9 @@ func (c *Client) DescribeInstance(ctx context.Context, regionID, instanceID stri
 	return res.Instance.toInstance(), nil
 }
 
-// DescribeInstanceTypes returns those of types that exist in the region.
-// With no types it asks nothing: JD would answer with every type.
+// DescribeInstanceTypes returns those of types that exist in the region;
+// with no types, every type of the region (JD has no family filter, so a
+// ladder is read from the whole list).
 func (c *Client) DescribeInstanceTypes(ctx context.Context, regionID string, types []string) ([]resizer.InstanceType, error) {
 	const op = "describeInstanceTypes"
 	fields := []field{regionField(regionID)}
@@ -203,12 +204,11 @@ func (c *Client) DescribeInstanceTypes(ctx context.Context, regionID string, typ
 	if err := validate(op, fields...); err != nil {
 		return nil, err
 	}
-	if len(types) == 0 {
-		return nil, nil
-	}
 	// JD reads the filter as written: name first, then values in order.
 	var q strings.Builder
-	q.WriteString("filters.1.name=instanceTypes")
+	if len(types) > 0 {
+		q.WriteString("filters.1.name=instanceTypes")
+	}
 	for i, t := range types {
 		fmt.Fprintf(&q, "&filters.1.values.%d=%s", i+1, url.QueryEscape(t))
 	}
@@ -224,9 +224,9 @@ func (c *Client) DescribeInstanceTypes(ctx context.Context, regionID string, typ
 	for _, t := range types {
 		wanted[t] = true
 	}
-	out := make([]resizer.InstanceType, 0, len(types))
+	out := make([]resizer.InstanceType, 0, max(len(types), len(res.InstanceTypes)))
 	for i := range res.InstanceTypes {
-		if wanted[res.InstanceTypes[i].InstanceType] {
+		if len(types) == 0 || wanted[res.InstanceTypes[i].InstanceType] {
 			out = append(out, res.InstanceTypes[i].toInstanceType())
 		}
 	}

@@ -335,14 +335,15 @@ func TestDescribeInstanceTypesMapsAndKeepsOnlyAskedTypes(t *testing.T) {
 	}
 }
 
-func TestDescribeInstanceTypesWithNoTypesAsksNothing(t *testing.T) {
-	f := newFakeJD(t, always(200, jdOK("r", `{"instanceTypes":[]}`)))
+func TestDescribeInstanceTypesWithNoTypesListsTheRegion(t *testing.T) {
+	f := newFakeJD(t, always(200, jdOK("r", `{"instanceTypes":[{"instanceType":"g.n2.large","cpu":4},{"instanceType":"c.n2.small","cpu":1}],"totalCount":2}`)))
 	got, err := f.client(t, nil).DescribeInstanceTypes(context.Background(), region, nil)
-	if err != nil || len(got) != 0 {
+	if err != nil || len(got) != 2 || got[0].Name != "g.n2.large" || got[1].Name != "c.n2.small" {
 		t.Fatalf("got %v, %v", got, err)
 	}
-	if n := len(f.requests()); n != 0 {
-		t.Fatalf("%d requests, want 0", n)
+	reqs := f.requests()
+	if len(reqs) != 1 || reqs[0].query != "" {
+		t.Fatalf("requests %v, want one without filters", reqs)
 	}
 }
 
