@@ -380,7 +380,11 @@ func TestAlertmanagerIDs(t *testing.T) {
 }
 
 func TestAlertmanagerStatuses(t *testing.T) {
-	mk := func(status string) amAlert { a := firing(base("resize_to", "g.n2.large"), nil); a.Status = status; return a }
+	mk := func(status string) amAlert {
+		a := firing(base("resize_to", "g.n2.large"), nil)
+		a.Status = status
+		return a
+	}
 	body := amMessage("4", "r", mk("firing"), mk("resolved"), mk("Firing"), mk(""), mk("pending"))
 	res, err := Alertmanager(body, DefaultLabels())
 	checkResult(t, body, res, err)
