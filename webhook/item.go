@@ -223,7 +223,8 @@ func invalid(format string, args ...any) *resizer.Error {
 
 // tooMany is the ErrTooMany error of a payload that asks for n items.
 func tooMany(what string, n int) error {
-	e := invalid("the payload has %d %s; at most %d are accepted in one delivery (split the group, e.g. with max_alerts or a finer group_by)", n, what, MaxItems)
+	// Not max_alerts: it drops the alerts beyond it instead of sending them later.
+	e := invalid("the payload has %d %s; at most %d are accepted in one delivery (a finer group_by in the route splits the group)", n, what, MaxItems)
 	e.Err = ErrTooMany
 	return e
 }
