@@ -35,9 +35,11 @@ func (c Cooldown) Permit(ctx context.Context, a *Attempt) *Error {
 // Begin takes nothing.
 func (Cooldown) Begin(context.Context, *Attempt) *Error { return nil }
 
-// End marks the instance when the request changed its type.
+// End marks the instance when its type changed, whatever else failed: a
+// request that changed the machine and then reported a failure must not let
+// the next one change it again.
 func (c Cooldown) End(ctx context.Context, a *Attempt, out *Outcome) {
-	if !out.Succeeded() || !out.Data.Changed {
+	if !out.Data.Changed {
 		return
 	}
 	now := c.Now()

@@ -41,6 +41,9 @@ type OutcomeData struct {
 	// Stopped and Restarted tell what stopIfRunning did to the instance.
 	Stopped   bool `json:"stopped,omitempty"`
 	Restarted bool `json:"restarted,omitempty"`
+	// RolledBack says the instance would not run with the new type and was
+	// resized back to its previous one (docs/contract.md §9).
+	RolledBack bool `json:"rolledBack,omitempty"`
 	// Timings holds milliseconds per phase (stop, resize, start, total).
 	Timings map[string]int64 `json:"timings,omitempty"`
 	Error   *ErrorData       `json:"error,omitempty"`

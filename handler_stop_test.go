@@ -65,9 +65,11 @@ func TestStopResizeStartRestartsAfterFailedResize(t *testing.T) {
 }
 
 func TestStopResizeStartTimeoutStillRestarts(t *testing.T) {
-	// Each transition takes 300 ms; the work must end 1 s before a 1.5 s
-	// deadline, so the resize cannot finish in time.
-	r := newRig(t, allowAll(), withTransition(300*time.Millisecond))
+	// Each transition takes 600 ms; the work must end 1 s before a 1.5 s
+	// deadline, so the stop cannot finish in time, and the give-back has
+	// the time to start the instance but not to see it running at the new
+	// type (then the request would have succeeded after all).
+	r := newRig(t, allowAll(), withTransition(600*time.Millisecond))
 	r.Rebuild(func(o *resizer.Options) { o.PublishMargin = time.Second })
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()

@@ -19,8 +19,10 @@ const (
 	// DefaultInProgressWait is how long a concurrent delivery of a request
 	// running elsewhere waits for its outcome before answering retryable.
 	DefaultInProgressWait = 2 * time.Second
-	DefaultPollInterval   = time.Second
-	DefaultPollMax        = 5 * time.Second
+	// DefaultPollInterval and DefaultPollMax shape polling before any
+	// transition time has been learned (poll.go).
+	DefaultPollInterval = 500 * time.Millisecond
+	DefaultPollMax      = 3 * time.Second
 )
 
 // Options configure a Handler. Only Compute is required; NewHandler fills

@@ -39,6 +39,7 @@ func (b outcomes) build(d *delivery, r report) Outcome {
 	}
 	a := r.applied
 	data.Changed, data.JDCloudRequestID, data.Stopped, data.Restarted, data.Timings = a.Changed, a.RequestID, a.Stopped, a.Restarted, a.Timings
+	data.RolledBack = a.RolledBack
 	if r.err != nil {
 		data.Error = errorData(r.err)
 	}
