@@ -94,6 +94,7 @@ func startE2E(t *testing.T, sinkRefusals int, env map[string]string) *e2e {
 		"JDCLOUD_ENDPOINT":   sim.URL(),
 		"RESULT_SINK_URL":    sink.URL + "/outcomes",
 		"WEBHOOK_SECRET":     e2eWebhookSecret,
+		"WEBHOOK_TOKEN":      "demo-webhook-token",
 		"LOG_LEVEL":          "debug",
 	}
 	for k, v := range env {

@@ -81,14 +81,23 @@ func TestAuthentication(t *testing.T) {
 	}
 }
 
-// The signature is over the raw bytes: binary mode too, and a body that
-// is not even a CloudEvent is still only judged after authentication.
+// The signature is over the raw bytes only, so it cannot authenticate a
+// binary-mode event, whose identity travels in ce-* headers: that takes the
+// bearer token. A body that is not even a CloudEvent is still only judged
+// after authentication.
 func TestAuthenticationBinaryRawBody(t *testing.T) {
 	f := newFake()
-	d := New(f, Options{WebhookSecret: testSecret})
+	d := New(f, Options{WebhookSecret: testSecret, WebhookToken: testToken})
 	h := binaryHeaders("ok-1", map[string]string{HeaderSignature256: sign(testSecret, requestData)})
+	if w := serveReq(t, d, post(requestData, h)); w.Code != 401 {
+		t.Fatalf("binary mode with a signature only: status %d: %s", w.Code, w.Body)
+	}
+	h = binaryHeaders("ok-2", map[string]string{"Authorization": "Bearer " + testToken})
 	if w := serveReq(t, d, post(requestData, h)); w.Code != 200 {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
+		t.Fatalf("binary mode with the bearer token: status %d: %s", w.Code, w.Body)
+	}
+	if n := len(f.handledEvents()); n != 1 {
+		t.Fatalf("%d events handled, want only the bearer one", n)
 	}
 	h = map[string]string{"Content-Type": "text/plain", HeaderSignature256: sign("x", "hello")}
 	if w := serveReq(t, d, post("hello", h)); w.Code != 401 {

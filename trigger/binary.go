@@ -60,7 +60,7 @@ func binaryEvent(ctx context.Context, h http.Header, body []byte) (event.Event, 
 	}
 	msg := cehttp.NewMessage(dh, io.NopCloser(bytes.NewReader(body)))
 	if msg.ReadEncoding() != binding.EncodingBinary {
-		return event.Event{}, partial, invalid("unsupported specversion %q; must be %q", dh.Get(cePrefix+"Specversion"), event.CloudEventsVersionV1)
+		return event.Event{}, partial, invalid("unsupported specversion %s; must be %q", resizer.Quote(dh.Get(cePrefix+"Specversion")), event.CloudEventsVersionV1)
 	}
 	e, cerr := toEvent(ctx, msg)
 	if cerr != nil {
@@ -114,11 +114,11 @@ func decodeCEHeaders(h http.Header) (http.Header, *resizer.Error) {
 			continue
 		}
 		if !event.IsExtensionNameValid(k[len(cePrefix):]) {
-			return nil, invalid("header %q does not name a CloudEvents attribute", k)
+			return nil, invalid("header %s does not name a CloudEvents attribute", resizer.Quote(k))
 		}
 		v, err := percentDecode(vs[0])
 		if err != nil {
-			return nil, invalid("header %q: %v", k, err)
+			return nil, invalid("header %s: %v", resizer.Quote(k), err)
 		}
 		out[k] = []string{v}
 	}

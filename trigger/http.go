@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -21,6 +22,16 @@ import (
 const HealthPath = "/healthz"
 
 var errTooLarge = errors.New("request body too large")
+
+// MaxBatchEvents bounds an HTTP batch (docs/contract.md §12).
+const MaxBatchEvents = 100
+
+// isBinary: the request is a binary-mode CloudEvent (attributes in ce-*
+// headers, no CloudEvents content type).
+func isBinary(h http.Header) bool {
+	_, binary := h[cePrefix+"Specversion"]
+	return binary && format.Lookup(h.Get("Content-Type")) == nil
+}
 
 // ServeHTTP is the CloudEvents HTTP receiver (docs/contract.md §4): POST takes a
 // binary, structured or batched CloudEvent, GET /healthz answers 200.
@@ -57,9 +68,14 @@ func (d *Dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "could not read the request body")
 		return
 	}
-	if !authenticated && !d.signatureMatches(h, body) {
-		d.unauthenticated(w, r)
-		return
+	if !authenticated {
+		// A signature covers the body only: a binary-mode request carries
+		// its identity (id, source) in headers it does not cover, so a
+		// replay with a new ce-id would pass as a new request.
+		if !d.signatureMatches(h, body) || isBinary(h) {
+			d.unauthenticated(w, r)
+			return
+		}
 	}
 	d.serveEvents(r.Context(), w, h, body)
 }
@@ -67,14 +83,12 @@ func (d *Dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serveEvents picks the binding mode from the content type (the sdk's
 // format lookup, which ignores parameters such as charset).
 func (d *Dispatcher) serveEvents(ctx context.Context, w http.ResponseWriter, h http.Header, body []byte) {
-	f := format.Lookup(h.Get("Content-Type"))
-	_, binary := h[cePrefix+"Specversion"]
-	switch {
+	switch f := format.Lookup(h.Get("Content-Type")); {
 	case f == format.JSONBatch:
 		d.serveBatch(ctx, w, body)
 	case f == format.JSON:
 		d.answerOne(w, d.handleRaw(ctx, "http", body))
-	case f == nil && binary:
+	case isBinary(h):
 		e, partial, err := binaryEvent(ctx, h, body)
 		if err != nil {
 			d.answerOne(w, d.reject(ctx, "http", partial, err))
@@ -95,6 +109,12 @@ func (d *Dispatcher) serveBatch(ctx context.Context, w http.ResponseWriter, body
 	}
 	if len(raws) == 0 {
 		d.answerBatch(w, []resizer.Outcome{d.reject(ctx, "http", nil, invalid("batch contains no events"))})
+		return
+	}
+	if len(raws) > MaxBatchEvents {
+		// Refused whole, before anything runs: each event would otherwise
+		// cost an outcome and a sink delivery.
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("batch holds %d events; at most %d are accepted", len(raws), MaxBatchEvents))
 		return
 	}
 	d.answerBatch(w, d.each(len(raws), func(i int) resizer.Outcome {

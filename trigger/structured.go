@@ -106,7 +106,7 @@ func checkTopLevel(top map[string]json.RawMessage) *resizer.Error {
 		return invalid("attribute %q must be a string", "specversion")
 	}
 	if s != event.CloudEventsVersionV1 {
-		return invalid("unsupported specversion %q; must be %q", s, event.CloudEventsVersionV1)
+		return invalid("unsupported specversion %s; must be %q", resizer.Quote(s), event.CloudEventsVersionV1)
 	}
 	for _, name := range []string{"id", "source", "type"} {
 		v, ok := top[name]
@@ -164,7 +164,7 @@ func checkEvent(e *event.Event) *resizer.Error {
 		return invalid("missing required attribute %q", "specversion")
 	}
 	if sv := e.SpecVersion(); sv != event.CloudEventsVersionV1 {
-		return invalid("unsupported specversion %q; must be %q", sv, event.CloudEventsVersionV1)
+		return invalid("unsupported specversion %s; must be %q", resizer.Quote(sv), event.CloudEventsVersionV1)
 	}
 	for _, a := range [...]struct{ name, value string }{{"id", e.ID()}, {"source", e.Source()}, {"type", e.Type()}} {
 		if strings.TrimSpace(a.value) == "" {
@@ -186,7 +186,7 @@ func validationMessage(err error) string {
 	}
 	parts := make([]string, 0, len(ve))
 	for k, v := range ve {
-		parts = append(parts, fmt.Sprintf("attribute %q: %v", k, v))
+		parts = append(parts, fmt.Sprintf("attribute %s: %v", resizer.Quote(k), v))
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, "; ")

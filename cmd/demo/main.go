@@ -68,6 +68,7 @@ func run() error {
 			"JDCLOUD_ENDPOINT":   sim.URL(),
 			"RESULT_SINK_URL":    sink.URL,
 			"WEBHOOK_SECRET":     "demo-webhook-secret",
+			"WEBHOOK_TOKEN":      "demo-webhook-token",
 			"LOG_LEVEL":          "warn",
 		},
 		Stdout: io.Discard, Stderr: io.Discard,

@@ -31,7 +31,11 @@ const mark = "ZQXMARK"
 // log line's "msg", whose text is ours.
 var injected = []string{mark, "X-Evil", "passwd", "\r", "\n", "%0d", "%2f", `\`, "\u202e", "\u200d", "ｉ", "і", "\u0301", "\ufffd", "\x00"}
 
-const hostileSecret = "hostile-test-webhook-secret"
+const (
+	hostileSecret = "hostile-test-webhook-secret"
+	// hostileToken authenticates binary mode, which a signature cannot.
+	hostileToken = "hostile-test-webhook-token"
+)
 
 // sign is the X-Hub-Signature-256 value of body.
 func sign(secret, body string) string {
@@ -96,6 +100,9 @@ func ebRaw(over map[string]string, detail string) []byte {
 // apigw is an API Gateway HTTP API (payload 2.0) request; the body is
 // signed with hostileSecret unless headers already carry a signature.
 func apigw(headers map[string]string, body string, b64 bool) []byte {
+	if _, binary := headers["ce-specversion"]; binary {
+		return apigwRequest(map[string]string{"authorization": "Bearer " + hostileToken}, headers, body, b64)
+	}
 	return apigwRequest(map[string]string{"x-hub-signature-256": sign(hostileSecret, body)}, headers, body, b64)
 }
 
@@ -163,7 +170,8 @@ func binaryPost(body string, kv ...string) func() *http.Request {
 			out = append(out, h[i], h[i+1])
 		}
 	}
-	return post(body, false, append(out, kv...)...)
+	out = append(out, "Authorization", "Bearer "+hostileToken)
+	return post(body, true, append(out, kv...)...)
 }
 
 // hostileCase is one bad delivery. Exactly one of lambda and http is set.
@@ -295,7 +303,12 @@ func hostileCases() []hostileCase {
 	gw("body is not base64", []byte(strings.Replace(string(apigw(binaryHeaders(), good, false)), `"isBase64Encoded":false`, `"isBase64Encoded":true`, 1)), 400, "base64")
 	gw("body is a number", []byte(strings.Replace(string(apigw(binaryHeaders(), good, false)), `"body":`+jsonString(good), `"body":42`, 1)), 400, "malformed")
 	gw("header named twice", []byte(strings.Replace(string(apigw(binaryHeaders(), good, false)), `"headers":{`, `"headers":{"ce-id":"`+mark+`",`, 1)), 400, "more than once")
-	gw("wrong signature", apigw(binaryHeaders("x-hub-signature-256", sign("not-the-secret", good)), good, false), 401, "unauthenticated")
+	gw("wrong signature", apigwRequest(map[string]string{"x-hub-signature-256": sign("not-the-secret", goodCE)}, map[string]string{"content-type": "application/cloudevents+json"}, goodCE, false), 401, "unauthenticated")
+	// A signature covers the body, not the ce-* headers: replayed with a
+	// new ce-id, a signed binary request would pass as a new request.
+	gw("binary mode signed, replayed with a new ce-id", apigwRequest(map[string]string{"x-hub-signature-256": sign(hostileSecret, good)}, binaryHeaders("ce-id", "replay-"+mark), good, false), 401, "unauthenticated")
+	srv("binary mode signed, replayed with a new ce-id", post(good, false, "Content-Type", "application/json", "Ce-Specversion", "1.0", "Ce-Id", "replay-"+mark,
+		"Ce-Source", "ticketing/approvals", "Ce-Type", resizer.TypeRequested), 401, "unauthenticated")
 	gw("text/plain", apigw(map[string]string{"content-type": "text/plain"}, goodCE, false), 415, "expected a CloudEvent")
 
 	// Server mode (ServeHTTP): the same, with headers a client sets raw.
@@ -339,7 +352,7 @@ func TestHostileInputs(t *testing.T) {
 			logs := &syncBuffer{}
 			log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(logs), zapcore.DebugLevel))
 			r.Rebuild(func(o *resizer.Options) { o.Log = log })
-			d := trigger.New(r.Handler, trigger.Options{WebhookSecret: hostileSecret, Log: log})
+			d := trigger.New(r.Handler, trigger.Options{WebhookSecret: hostileSecret, WebhookToken: hostileToken, Log: log})
 
 			var status int
 			var answer []byte
