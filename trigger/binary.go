@@ -22,6 +22,10 @@ import (
 // cePrefix starts every binary-mode attribute header, in canonical form.
 const cePrefix = "Ce-"
 
+// maxAttributeName bounds an attribute name: CloudEvents asks for at most
+// 20 characters, and a longer one is a header meant to cost us, not data.
+const maxAttributeName = 64
+
 // canonicalHeader rebuilds h with canonical keys, because the sdk looks
 // headers up by canonical key only and API Gateway lower-cases every name.
 // Repeated ce-* headers are joined with "," exactly as API Gateway joins
@@ -113,7 +117,7 @@ func decodeCEHeaders(h http.Header) (http.Header, *resizer.Error) {
 			out[k] = vs
 			continue
 		}
-		if !event.IsExtensionNameValid(k[len(cePrefix):]) {
+		if name := k[len(cePrefix):]; len(name) > maxAttributeName || !event.IsExtensionNameValid(name) {
 			return nil, invalid("header %s does not name a CloudEvents attribute", resizer.Quote(k))
 		}
 		v, err := percentDecode(vs[0])

@@ -20,7 +20,12 @@ const (
 	shapeSQS         shape = "sqs"
 	shapeSNS         shape = "sns"
 	shapeEventBridge shape = "eventbridge"
+	// shapeAmbiguous: the payload has the markers of more than one shape.
+	shapeAmbiguous shape = "ambiguous"
 )
+
+const ambiguousShapeMessage = "the payload matches more than one trigger shape (a CloudEvent's specversion beside " +
+	"Records, detail-type or an HTTP request's requestContext); send one shape"
 
 const unknownShapeMessage = "unrecognised payload: expected a structured CloudEvent (direct invoke), " +
 	"an API Gateway HTTP API or Function URL request (payload 2.0), or an SQS, SNS or EventBridge event"
@@ -49,48 +54,72 @@ func (d *Dispatcher) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 		return d.invokeEventBridge(ctx, payload, top)
 	case shapeDirect:
 		return d.answerEvents([]resizer.Outcome{d.handleRaw(ctx, string(s), payload)}, false)
+	case shapeAmbiguous:
+		// Whoever routed or filtered it may have read it as the other shape:
+		// running either is a guess.
+		return d.answerEvents([]resizer.Outcome{d.reject(ctx, string(s), nil, invalid(ambiguousShapeMessage))}, false)
 	default:
 		return d.answerEvents([]resizer.Outcome{d.reject(ctx, string(s), nil, invalid(unknownShapeMessage))}, false)
 	}
 }
 
-// detect decides by structure. The markers cannot collide: CloudEvents
-// attribute names are lower-case letters and digits only, so no event has
-// "Records", "detail-type" or "requestContext", and EventBridge (which also
-// has id and source) is recognised before a direct CloudEvent.
+// detect decides by structure. A payload with the markers of two shapes (a
+// CloudEvent, which has specversion, that also carries Records, detail-type
+// or an HTTP request context) is ambiguous; otherwise EventBridge, which
+// also has id and source, is recognised before a direct CloudEvent.
 func detect(payload []byte) (shape, map[string]json.RawMessage) {
 	var top map[string]json.RawMessage
 	if json.Unmarshal(payload, &top) != nil || top == nil {
 		return shapeUnknown, nil
 	}
+	found := shapeUnknown
+	n := 0
+	mark := func(s shape) {
+		found = s
+		n++
+	}
 	if recs, ok := top["Records"]; ok {
-		var rs []map[string]json.RawMessage
-		if json.Unmarshal(recs, &rs) != nil || len(rs) == 0 {
-			return shapeUnknown, top
-		}
-		switch {
-		case isJSONString(rs[0]["eventSource"], "aws:sqs"):
-			return shapeSQS, top
-		case isJSONString(rs[0]["EventSource"], "aws:sns"):
-			return shapeSNS, top
-		}
-		return shapeUnknown, top
+		mark(recordsShape(recs))
 	}
 	if has(top, "detail-type", "detail", "source") {
-		return shapeEventBridge, top
+		mark(shapeEventBridge)
 	}
 	if isJSONString(top["version"], "2.0") {
 		var rc map[string]json.RawMessage
 		if json.Unmarshal(top["requestContext"], &rc) == nil && has(rc, "http") {
-			return shapeHTTP, top
+			mark(shapeHTTP)
 		}
 	}
-	for _, k := range []string{"specversion", "type", "id", "source"} {
+	if _, ok := top["specversion"]; ok {
+		mark(shapeDirect)
+	}
+	switch {
+	case n > 1:
+		return shapeAmbiguous, top
+	case n == 1:
+		return found, top
+	}
+	for _, k := range []string{"type", "id", "source"} {
 		if _, ok := top[k]; ok {
 			return shapeDirect, top
 		}
 	}
 	return shapeUnknown, top
+}
+
+// recordsShape tells SQS from SNS by the first record.
+func recordsShape(recs json.RawMessage) shape {
+	var rs []map[string]json.RawMessage
+	if json.Unmarshal(recs, &rs) != nil || len(rs) == 0 {
+		return shapeUnknown
+	}
+	switch {
+	case isJSONString(rs[0]["eventSource"], "aws:sqs"):
+		return shapeSQS
+	case isJSONString(rs[0]["EventSource"], "aws:sns"):
+		return shapeSNS
+	}
+	return shapeUnknown
 }
 
 func has(m map[string]json.RawMessage, keys ...string) bool {

@@ -215,6 +215,14 @@ func hostileCases() []hostileCase {
 		cases = append(cases, hostileCase{name: "server/" + name, http: r, status: status, mention: mention})
 	}
 
+	// A caller's header name appears quoted and clipped, never whole.
+	srv("120 KB ce- header name", binaryPost(good, "Ce-"+strings.Repeat("x", 120<<10), "1"), 400, "does not name a CloudEvents attribute")
+	srv("120 KB ce- header name with a dash", binaryPost(good, "Ce-"+strings.Repeat("x-", 60<<10), "1"), 400, "does not name a CloudEvents attribute")
+
+	// Two shapes in one payload: whoever routed it may have read the other.
+	direct("CloudEvent that also carries SQS Records", strings.TrimSuffix(goodCE, "}")+`,"Records":[{"eventSource":"aws:sqs","messageId":"m1","body":`+jsonString(goodCE)+`}]}`, "more than one trigger shape")
+	direct("CloudEvent that also carries detail-type", strings.TrimSuffix(goodCE, "}")+`,"detail-type":"x","detail":{}}`, "more than one trigger shape")
+
 	// Truncated and mistyped JSON.
 	direct("truncated JSON", goodCE[:len(goodCE)-25], "unrecognised payload")
 	direct("truncated inside data", strings.TrimSuffix(goodCE, "}}"), "unrecognised payload")
