@@ -3,6 +3,7 @@ package resizer
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -87,9 +88,24 @@ func (o *Outcome) Err() *ErrorData { return o.Data.Error }
 func (o *Outcome) Succeeded() bool { return o.Data.Error == nil }
 
 // Retryable reports whether the delivery should be retried by its sender:
-// a retryable failure, or an outcome that did not reach every sink.
+// a retryable failure, or an outcome that did not reach a sink for a reason
+// a later try may not meet. A sink that refused the event for good (its
+// error is not retryable) does not make the delivery retryable.
 func (o *Outcome) Retryable() bool {
-	return o.PublishErr != nil || (o.Data.Error != nil && o.Data.Error.Retryable)
+	return retryablePublish(o.PublishErr) || (o.Data.Error != nil && o.Data.Error.Retryable)
+}
+
+// retryablePublish: any failed sink (errors.Join holds one error per sink)
+// whose failure is retryable, or of unknown kind.
+func retryablePublish(err error) bool {
+	if err == nil {
+		return false
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return slices.ContainsFunc(j.Unwrap(), retryablePublish)
+	}
+	var e *Error
+	return !errors.As(err, &e) || e.Retryable()
 }
 
 // EventAttributes are the outcome event's attributes other than its type,

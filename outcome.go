@@ -73,9 +73,13 @@ func (b outcomes) announce(d *delivery, out Outcome) Outcome {
 		fields = append(fields, zap.String("code", string(e.Code)), zap.String("reason", e.Reason), zap.String("error", e.Message))
 		level, msg = zapcore.WarnLevel, "resize failed"
 	}
-	if out.PublishErr != nil {
+	switch {
+	case retryablePublish(out.PublishErr):
 		fields = append(fields, zap.NamedError("publishError", out.PublishErr))
 		level, msg = zapcore.ErrorLevel, msg+"; outcome not delivered to every sink, the delivery will be retried"
+	case out.PublishErr != nil:
+		fields = append(fields, zap.NamedError("publishError", out.PublishErr))
+		level, msg = zapcore.ErrorLevel, msg+"; a sink refused the outcome for good: it is only in this log line"
 	}
 	d.log.Log(level, msg, fields...)
 	b.observer.Observe(Observation{

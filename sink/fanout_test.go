@@ -52,8 +52,8 @@ func TestFanoutOneFails(t *testing.T) {
 	if strings.Contains(err.Error(), "t0ken") {
 		t.Errorf("error %q reveals the query", err)
 	}
-	if resizer.ErrorCode(err) != resizer.CodeUnavailable {
-		t.Errorf("code = %q, want unavailable", resizer.ErrorCode(err))
+	if resizer.ErrorCode(err) != resizer.CodeAPIError {
+		t.Errorf("code = %q, want api_error: a 400 is a refusal for good", resizer.ErrorCode(err))
 	}
 	if got := len(ok.Encoded()); got != 1 {
 		t.Errorf("the healthy sink got %d events, want 1", got)

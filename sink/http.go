@@ -106,10 +106,25 @@ func (h *HTTP) Publish(ctx context.Context, e resizer.OutcomeEvent) error {
 		n++
 		return h.attempt(ctx, e.JSON)
 	})
+	var se *statusError
+	if errors.As(err, &se) && permanentStatus(se.status) {
+		return refusal(h.name, err)
+	}
 	if err != nil {
 		return failure(h.name, err, n)
 	}
 	return nil
+}
+
+// permanentStatus: the sink understood and refused the event; sending it
+// again cannot help (docs/contract.md §12).
+func permanentStatus(code int) bool {
+	switch code {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
+		http.StatusGone, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		return true
+	}
+	return false
 }
 
 // requestContext pins what sdk-go would otherwise take from the caller's

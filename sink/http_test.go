@@ -68,16 +68,24 @@ func TestHTTPRetries(t *testing.T) {
 		answers  []int
 		requests int
 		ok       bool
+		// code of the failure: a refusal for good is api_error, which does
+		// not make the delivery retryable (docs/contract.md §12).
+		code resizer.Code
 	}{
-		{"503 503 200 succeeds on the third request", []int{503, 503, 200}, 3, true},
-		{"persistent 503 fails after Policy.Attempts", []int{503}, fast.Attempts, false},
-		{"400 is permanent", []int{400}, 1, false},
-		{"404 is permanent", []int{404}, 1, false},
-		{"401 is permanent", []int{401}, 1, false},
-		{"408 is retried", []int{408, 204}, 2, true},
-		{"429 is retried", []int{429, 200}, 2, true},
-		{"500 is retried", []int{500, 200}, 2, true},
-		{"504 is retried", []int{504, 200}, 2, true},
+		{"503 503 200 succeeds on the third request", []int{503, 503, 200}, 3, true, ""},
+		{"persistent 503 fails after Policy.Attempts", []int{503}, fast.Attempts, false, resizer.CodeUnavailable},
+		{"400 is permanent", []int{400}, 1, false, resizer.CodeAPIError},
+		{"404 is permanent", []int{404}, 1, false, resizer.CodeAPIError},
+		{"401 is permanent", []int{401}, 1, false, resizer.CodeAPIError},
+		{"403 is permanent", []int{403}, 1, false, resizer.CodeAPIError},
+		{"410 is permanent", []int{410}, 1, false, resizer.CodeAPIError},
+		{"413 is permanent", []int{413}, 1, false, resizer.CodeAPIError},
+		{"422 is permanent", []int{422}, 1, false, resizer.CodeAPIError},
+		{"405 is not retried but not a refusal for good", []int{405}, 1, false, resizer.CodeUnavailable},
+		{"408 is retried", []int{408, 204}, 2, true, ""},
+		{"429 is retried", []int{429, 200}, 2, true, ""},
+		{"500 is retried", []int{500, 200}, 2, true, ""},
+		{"504 is retried", []int{504, 200}, 2, true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newServer(t, statuses(tc.answers...))
@@ -99,8 +107,8 @@ func TestHTTPRetries(t *testing.T) {
 			if !strings.Contains(err.Error(), wantMsg) || !strings.Contains(err.Error(), attempts(tc.requests)) {
 				t.Errorf("error %q does not say %q … %q", err, wantMsg, attempts(tc.requests))
 			}
-			if resizer.ErrorCode(err) != resizer.CodeUnavailable {
-				t.Errorf("code = %q, want unavailable", resizer.ErrorCode(err))
+			if resizer.ErrorCode(err) != tc.code {
+				t.Errorf("code = %q, want %s", resizer.ErrorCode(err), tc.code)
 			}
 		})
 	}

@@ -35,6 +35,12 @@ func attempts(n int) string {
 	return fmt.Sprintf("after %d attempts", n)
 }
 
+// refusal is a sink's permanent refusal of an event: not retryable, so the
+// delivery is not retried for it; the outcome's log line carries it.
+func refusal(name string, err error) error {
+	return &resizer.Error{Code: resizer.CodeAPIError, Message: fmt.Sprintf("%s: %v %s; a refusal for good, so it is not sent again", name, err, attempts(1)), Err: err}
+}
+
 // failure is a sink's publish error: it names the sink (never its secrets)
 // and, when n > 0, how many attempts were made. It is retryable, because a
 // delivery whose outcome did not reach every sink must be tried again.
