@@ -83,8 +83,8 @@ func Errorf(code Code, reason, format string, args ...any) *Error {
 
 // ErrorFrom gives any error its contract code; it is the one place an error
 // of unknown origin is judged. An *Error anywhere in err's chain is kept as
-// it is. Otherwise a passed deadline (of ctx, or in the chain) is a
-// timeout; anything else, a cancellation included, is unavailable: failing safe means trying again
+// it is. Otherwise a passed deadline (of ctx, or in the chain; a shutdown's
+// drain ends a context with that cause too) is a timeout; anything else, a cancellation included, is unavailable: failing safe means trying again
 // rather than a permanent verdict nobody can justify. what names the
 // dependency that failed ("idempotency store", "jdcloud describeInstance").
 func ErrorFrom(ctx context.Context, what string, err error) *Error {
@@ -100,7 +100,7 @@ func ErrorFrom(ctx context.Context, what string, err error) *Error {
 		msg = what + ": " + msg
 	}
 	code := CodeUnavailable
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(context.Cause(ctx), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 		code = CodeTimeout
 	}
 	return &Error{Code: code, Message: msg, Err: err}

@@ -75,7 +75,7 @@ func (h *Handler) run(d *delivery, a *Attempt, guards *stateGuards) report {
 	if r.err = guards.permit(d.ctx, a); r.err != nil {
 		return r
 	}
-	work, cancel := context.WithDeadline(d.ctx, d.deadline.Add(-h.margin))
+	work, cancel := d.work(h.margin)
 	defer cancel()
 	if r.plan, r.err = h.planner.plan(work, d.log, a.Request); r.err != nil || r.plan.NoOp() {
 		return r

@@ -123,3 +123,35 @@ func TestFailedStopLeavesARunningInstanceAlone(t *testing.T) {
 		t.Fatalf("instance is %s", inst.Status)
 	}
 }
+
+// A shutdown drains a delivery mid-flow: it stops changing the machine,
+// ends as a retryable timeout, gives back what it stopped, publishes, and
+// stores nothing final, so that a redelivery runs again (docs/contract.md §12).
+func TestDrainEndsTheFlowAndGivesBack(t *testing.T) {
+	r := newRig(t, allowAll(), withTransition(300*time.Millisecond))
+	drain, drained := context.WithCancel(context.Background())
+	go func() {
+		for r.Sim.Calls("stopInstance") == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		drained()
+	}()
+	e := request(resize("i-running01", "g.n2.large", "stopIfRunning", true))
+	ctx, cancel := context.WithTimeout(resizer.ContextWithDrain(context.Background(), drain), 10*time.Second)
+	defer cancel()
+	out := r.Handler.Handle(ctx, e)
+	if out.Err() == nil || out.Err().Code != resizer.CodeTimeout || !out.Retryable() {
+		t.Fatalf("want a retryable timeout, got %+v", out.Err())
+	}
+	if r.Sim.Calls("resizeInstance") != 0 || !out.Data.Restarted {
+		t.Fatalf("ops %v restarted=%t: a drained delivery changes nothing more and gives back", r.Ops(), out.Data.Restarted)
+	}
+	if got := r.Pub.All(); len(got) != 1 || got[0].ID() != out.Event.ID {
+		t.Fatalf("published %d events, want the outcome", len(got))
+	}
+	waitStatus(t, r, "i-running01", resizer.StatusRunning)
+	again := r.Handle(t, e)
+	if again.Replay || !again.Succeeded() || !again.Data.Changed {
+		t.Fatalf("redelivery: replay=%t %+v, want a fresh run that resizes", again.Replay, again.Err())
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	resizer "github.com/jdcloud-vm-resizer/resizer"
+	"github.com/jdcloud-vm-resizer/resizer/trigger"
 )
 
 // config is the environment of docs/contract.md §2, parsed and checked once at start.
@@ -29,6 +30,7 @@ type config struct {
 	TTL                  time.Duration
 	LogLevel             zapcore.Level
 	Port                 int
+	ShutdownGrace        time.Duration // HTTP server mode: SIGTERM → in-flight deliveries may finish for this long
 	BatchConcurrency     int
 	RateLimit            float64 // JD Cloud requests per second, shared by all records
 }
@@ -117,6 +119,7 @@ func (c *config) readStore(e *env) {
 
 func (c *config) readRuntime(e *env) {
 	e.integer("PORT", 8080, 1, 65535, &c.Port)
+	e.duration("SHUTDOWN_GRACE", trigger.ShutdownGrace, true, &c.ShutdownGrace)
 	e.integer("BATCH_CONCURRENCY", 10, 1, 100, &c.BatchConcurrency)
 	lvl := e.str("LOG_LEVEL", "info")
 	if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {

@@ -64,6 +64,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		TTL:                  24 * time.Hour,
 		LogLevel:             zapcore.InfoLevel,
 		Port:                 8080,
+		ShutdownGrace:        25 * time.Second,
 		RateLimit:            20, // as template.yaml's JDCloudRateLimit default
 		Policy:               resizer.Policy{},
 		Cooldown:             0,

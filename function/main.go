@@ -41,7 +41,7 @@ func main() {
 		return
 	}
 	addr := ":" + strconv.Itoa(cfg.Port)
-	if err := trigger.Serve(ctx, addr, app.dispatcher, log); err != nil {
+	if err := trigger.Serve(ctx, addr, app.dispatcher, log, cfg.ShutdownGrace); err != nil {
 		log.Error("HTTP server stopped", zap.Error(err))
 		_ = log.Sync()
 		os.Exit(1)

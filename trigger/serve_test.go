@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jdcloud-vm-resizer/resizer"
 )
 
 // notifyListener reports when the server closes it, which Shutdown does
@@ -73,7 +75,7 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	h := &blockingHandler{in: make(chan struct{}), release: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, ln, h, nil, 10*time.Second) }()
+	go func() { served <- serve(ctx, ln, h, nil, 10*time.Second, 10*time.Second) }()
 
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	defer client.CloseIdleConnections()
@@ -100,7 +102,7 @@ func TestServeBoundsShutdown(t *testing.T) {
 	h := &blockingHandler{in: make(chan struct{}), release: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, ln, h, nil, 50*time.Millisecond) }()
+	go func() { served <- serve(ctx, ln, h, nil, 50*time.Millisecond, 50*time.Millisecond) }()
 
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	defer client.CloseIdleConnections()
@@ -117,11 +119,42 @@ func TestServeBoundsShutdown(t *testing.T) {
 	}
 }
 
+// drainingHandler answers "drained" once the process drains, as the
+// resizer's Handler ends a delivery it stops.
+type drainingHandler struct{ in chan struct{} }
+
+func (h *drainingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.in <- struct{}{}
+	<-resizer.Draining(r.Context())
+	_, _ = io.WriteString(w, "drained")
+}
+
+// A request still running when the grace ends is drained, and its answer
+// still reaches the client before Serve returns.
+func TestServeDrainsWhatOutlivesTheGrace(t *testing.T) {
+	ln := listen(t)
+	h := &drainingHandler{in: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, ln, h, nil, 50*time.Millisecond, 50*time.Millisecond) }()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	defer client.CloseIdleConnections()
+	res := get(client, "http://"+ln.Addr().String()+"/")
+	<-h.in
+	cancel()
+	if r := <-res; r.err != nil || r.body != "drained" {
+		t.Fatalf("in-flight request: %q, %v", r.body, r.err)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve = %v, want nil: the drained request was answered", err)
+	}
+}
+
 func TestServeHealthzOverTCP(t *testing.T) {
 	ln := listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, ln, New(newFake(), Options{}), nil, time.Second) }()
+	go func() { served <- serve(ctx, ln, New(newFake(), Options{}), nil, time.Second, time.Second) }()
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	r := <-get(client, "http://"+ln.Addr().String()+"/healthz")
 	cancel()
@@ -134,7 +167,7 @@ func TestServeHealthzOverTCP(t *testing.T) {
 }
 
 func TestServeListenError(t *testing.T) {
-	if err := Serve(context.Background(), "256.0.0.1:http", http.NotFoundHandler(), nil); err == nil {
+	if err := Serve(context.Background(), "256.0.0.1:http", http.NotFoundHandler(), nil, time.Second); err == nil {
 		t.Fatal("listening on an invalid address succeeded")
 	}
 }
@@ -142,7 +175,7 @@ func TestServeListenError(t *testing.T) {
 func TestServeStopsOnCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := Serve(ctx, "127.0.0.1:0", http.NotFoundHandler(), nil); err != nil {
+	if err := Serve(ctx, "127.0.0.1:0", http.NotFoundHandler(), nil, time.Second); err != nil {
 		t.Fatal(err)
 	}
 }
