@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -147,4 +149,107 @@ func waitHealthy(t *testing.T, url string, exited <-chan error, logs *lockedBuff
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("server never answered %s\n%s", url, logs.String())
+}
+
+// TestHTTPServerModeSIGTERMMidFlow: a SIGTERM while a stop → resize → start
+// is under way lets the delivery run for SHUTDOWN_GRACE, then ends it as a
+// timeout that gives the machine back, answers the caller, publishes and
+// logs its outcome, and only then exits (§12 "Shutdown").
+func TestHTTPServerModeSIGTERMMidFlow(t *testing.T) {
+	bin := rie.BuildBootstrap(t, "..")
+	sim, err := jdcloudsim.Start(jdcloudsim.Options{Transition: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	sink := newSink(t, 0)
+	port := freePort(t)
+	const token = "e2e-bearer-token-value"
+	cmd := exec.Command(bin)
+	cmd.Env = []string{
+		"PATH=/usr/bin:/bin",
+		fmt.Sprintf("PORT=%d", port),
+		"JDCLOUD_ACCESS_KEY=" + jdcloudsim.DemoAccessKey,
+		"JDCLOUD_SECRET_KEY=" + jdcloudsim.DemoSecretKey,
+		"JDCLOUD_ENDPOINT=" + sim.URL(),
+		"RESULT_SINK_URL=" + sink.URL,
+		"WEBHOOK_TOKEN=" + token,
+		"ALLOW_STOP=true",
+		"SHUTDOWN_GRACE=1s",
+	}
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() { _ = cmd.Process.Kill() }()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitHealthy(t, base+"/healthz", exited, logs)
+
+	body := `{"specversion":"1.0","id":"sigterm-1","source":"ticketing/approvals","type":"` + resizer.TypeRequested + `",
+	  "datacontenttype":"application/json","data":{"regionId":"cn-north-1","instanceId":"i-running01",
+	  "instanceType":"g.n2.large","stopIfRunning":true}}`
+	type answer struct {
+		status int
+		body   string
+		err    error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/cloudevents+json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		answered <- answer{status: res.StatusCode, body: string(b)}
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for sim.Calls(jdcloudsim.OpStopInstance) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stopInstance never called\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+
+	var a answer
+	select {
+	case a = <-answered:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no answer within 60 s of SIGTERM\n%s", logs.String())
+	}
+	if a.err != nil || a.status != http.StatusServiceUnavailable || !strings.Contains(a.body, `"timeout"`) {
+		t.Fatalf("answer = %d %q (%v), want 503 with a timeout outcome\n%s", a.status, a.body, a.err, logs.String())
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("server exited with %v after SIGTERM\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not exit after the drain\n%s", logs.String())
+	}
+	evs := sink.events()
+	if len(evs) != 1 || evs[0]["type"] != resizer.TypeFailed {
+		t.Fatalf("sink received %v, want one failed outcome", evs)
+	}
+	if data, _ := evs[0]["data"].(map[string]any); data == nil || data["error"].(map[string]any)["code"] != "timeout" {
+		t.Fatalf("sink outcome %v, want code timeout", evs[0])
+	}
+	if !strings.Contains(logs.String(), `"sigterm-1"`) || !strings.Contains(logs.String(), `"outcome"`) {
+		t.Fatalf("no outcome line for the request in the log\n%s", logs.String())
+	}
+	inst, _ := sim.Instance("cn-north-1", "i-running01")
+	if inst.Status != "running" {
+		t.Fatalf("instance left %q after the shutdown, want running (given back)\n%s", inst.Status, logs.String())
+	}
 }
