@@ -44,6 +44,19 @@ const (
 	// ReasonInProgress: a second concurrent delivery of one request answers
 	// unavailable (retryable) while the first one runs.
 	ReasonInProgress = "in_progress"
+
+	// Part two (docs/contract.md §11).
+	ReasonSizeLimitReached    = "size_limit_reached"
+	ReasonDirectionNotAllowed = "direction_not_allowed"
+	ReasonApprovalRejected    = "approval_rejected"
+	ReasonApprovalExpired     = "approval_expired"
+	ReasonApproverNotAllowed  = "approver_not_allowed"
+	ReasonApprovalNotFound    = "approval_not_found"
+	ReasonInstanceBusy        = "instance_busy"
+	ReasonFleetBusy           = "fleet_busy"
+	ReasonFleetLimitReached   = "fleet_limit_reached"
+	ReasonCircuitOpen         = "circuit_open"
+	ReasonOutsideWindow       = "outside_window"
 )
 
 // Error is the product's one error type. It is born with its Code where the

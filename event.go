@@ -34,11 +34,14 @@ type OutcomeData struct {
 	InstanceID           string     `json:"instanceId,omitempty"`
 	InstanceType         string     `json:"instanceType,omitempty"`
 	PreviousInstanceType string     `json:"previousInstanceType,omitempty"`
-	Changed              bool       `json:"changed"`
-	DryRun               bool       `json:"dryRun"`
-	JDCloudRequestID     string     `json:"jdcloudRequestId,omitempty"`
-	Reason               string     `json:"reason,omitempty"`
-	RequestedBy          string     `json:"requestedBy,omitempty"`
+	// Direction and Steps echo a relative request (docs/contract.md §6).
+	Direction        string `json:"direction,omitempty"`
+	Steps            int    `json:"steps,omitempty"`
+	Changed          bool   `json:"changed"`
+	DryRun           bool   `json:"dryRun"`
+	JDCloudRequestID string `json:"jdcloudRequestId,omitempty"`
+	Reason           string `json:"reason,omitempty"`
+	RequestedBy      string `json:"requestedBy,omitempty"`
 	// Stopped and Restarted tell what stopIfRunning did to the instance.
 	Stopped   bool `json:"stopped,omitempty"`
 	Restarted bool `json:"restarted,omitempty"`

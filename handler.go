@@ -33,7 +33,7 @@ func NewHandler(o Options) *Handler {
 		stateGuards:   o.stateGuards(),
 		planGuards:    []PlanGuard{o.Policy},
 		ledger:        ledger{store: o.Store, ttl: o.IdempotencyTTL, wait: o.InProgressWait, now: o.Now},
-		planner:       planner{compute: o.Compute},
+		planner:       planner{compute: o.Compute, allows: o.Policy.AllowsType},
 		operator:      operator{compute: o.Compute, poll: newPoller(Poll{First: o.PollInterval, Max: o.PollMax}), margin: o.PublishMargin, now: o.Now},
 		outcomes:      outcomes{source: o.Source, now: o.Now, newID: o.NewID, publisher: o.Publisher, observer: o.Observer},
 	}

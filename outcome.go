@@ -33,6 +33,7 @@ func (b outcomes) build(d *delivery, r report) Outcome {
 	if q := r.req; q != nil {
 		data.RegionID, data.InstanceID, data.InstanceType = q.RegionID, q.InstanceID, q.InstanceType
 		data.DryRun, data.Reason, data.RequestedBy = q.DryRun, q.Reason, q.RequestedBy
+		data.Direction, data.Steps = q.Direction, q.Steps
 	}
 	if p := r.plan; p != nil {
 		data.PreviousInstanceType, data.InstanceType = p.Instance.InstanceType, p.Target

@@ -2,6 +2,7 @@ package resizer
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"go.uber.org/zap"
@@ -27,6 +28,8 @@ func (p *Plan) NoOp() bool { return p.Instance.InstanceType == p.Target }
 // planner describes the instance and resolves the request's target.
 type planner struct {
 	compute Compute
+	// allows is ALLOWED_INSTANCE_TYPES: it shapes a relative request's ladder.
+	allows func(string) bool
 }
 
 // plan describes the instance, stops early when it already has the target
@@ -49,7 +52,11 @@ func (pl planner) plan(ctx context.Context, log *zap.Logger, req Request) (*Plan
 	}
 	var typesErr, imageErr *Error
 	var wg sync.WaitGroup
-	wg.Go(func() { typesErr = pl.types(ctx, p) })
+	if req.Relative() {
+		wg.Go(func() { typesErr = pl.resolve(ctx, p) })
+	} else {
+		wg.Go(func() { typesErr = pl.types(ctx, p) })
+	}
 	if inst.ImageID != "" {
 		p.Image, imageErr = pl.image(ctx, req.RegionID, inst)
 	}
@@ -74,6 +81,25 @@ func (pl planner) types(ctx context.Context, p *Plan) *Error {
 			p.TargetType = &types[i]
 		}
 	}
+	return nil
+}
+
+// resolve lists the region's types and climbs the instance's ladder to the
+// relative request's target (docs/contract.md §6).
+func (pl planner) resolve(ctx context.Context, p *Plan) *Error {
+	types, err := pl.compute.DescribeInstanceTypes(ctx, p.Request.RegionID, nil)
+	if err != nil {
+		return ErrorFrom(ctx, "jdcloud describeInstanceTypes", err)
+	}
+	current := p.Instance.InstanceType
+	if i := slices.IndexFunc(types, func(t InstanceType) bool { return t.Name == current }); i >= 0 {
+		p.CurrentType = &types[i]
+	}
+	target, cerr := climb(p.Request, current, ladderOf(types, current, pl.allows), types)
+	if cerr != nil {
+		return cerr
+	}
+	p.Target, p.TargetType = target.Name, target
 	return nil
 }
 

@@ -1,8 +1,10 @@
 package resizer
 
 import (
+	"cmp"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -13,8 +15,10 @@ import (
 type Policy struct {
 	AllowedInstanceTypes []string // globs; empty allows any
 	AllowedSources       []string // prefixes; empty allows any
-	AllowForce           bool
-	AllowStop            bool
+	// AllowedDirections is ALLOWED_DIRECTIONS: up, down; empty allows both.
+	AllowedDirections []string
+	AllowForce        bool
+	AllowStop         bool
 }
 
 var (
@@ -36,6 +40,11 @@ func ParsePolicyList(s string) []string {
 // Validate reports a malformed glob, so that a typo stops the start instead
 // of refusing every request at 3 a.m.
 func (p Policy) Validate() error {
+	for _, d := range p.AllowedDirections {
+		if d != DirectionUp && d != DirectionDown {
+			return fmt.Errorf("ALLOWED_DIRECTIONS: %q is neither %q nor %q", d, DirectionUp, DirectionDown)
+		}
+	}
 	for _, g := range p.AllowedInstanceTypes {
 		if _, err := path.Match(g, "g.n2.large"); err != nil {
 			return fmt.Errorf("ALLOWED_INSTANCE_TYPES: bad pattern %q: %v", g, err)
@@ -53,6 +62,9 @@ func (p Policy) CheckRequest(r Request) *Error {
 	if err := p.checkType(r.InstanceType); err != nil {
 		return err
 	}
+	if r.Relative() && !p.allowsDirection(r.Direction) {
+		return p.directionDenied("the request asks to go " + r.Direction)
+	}
 	if r.Force && !p.AllowForce {
 		return Errorf(CodePolicyDenied, ReasonForceNotAllowed,
 			"force wipes local data disks and is refused unless ALLOW_FORCE=true")
@@ -64,8 +76,49 @@ func (p Policy) CheckRequest(r Request) *Error {
 	return nil
 }
 
-// CheckPlan holds the resolved target to ALLOWED_INSTANCE_TYPES.
-func (p Policy) CheckPlan(pl *Plan) *Error { return p.checkType(pl.Target) }
+// CheckPlan holds the resolved target to ALLOWED_INSTANCE_TYPES and its
+// direction to ALLOWED_DIRECTIONS.
+func (p Policy) CheckPlan(pl *Plan) *Error {
+	if err := p.checkType(pl.Target); err != nil {
+		return err
+	}
+	if len(p.AllowedDirections) == 0 || len(p.AllowedDirections) == 2 {
+		return nil
+	}
+	from, to := pl.CurrentType, pl.TargetType
+	switch {
+	case to == nil:
+		return nil // CheckResize refuses a target the region does not list
+	case from == nil:
+		return p.directionDenied(fmt.Sprintf("%s is not listed in %s, so whether %s → %s is up or down cannot be told",
+			pl.Instance.InstanceType, pl.Request.RegionID, pl.Instance.InstanceType, pl.Target))
+	}
+	if d := directionOf(from, to); d != "" && !p.allowsDirection(d) {
+		return p.directionDenied(fmt.Sprintf("%s (%d vCPU, %d MB) → %s (%d vCPU, %d MB) is %s", from.Name, from.CPU, from.MemoryMB, to.Name, to.CPU, to.MemoryMB, d))
+	}
+	return nil
+}
+
+// directionOf: fewer vCPUs, or as many and less memory, is down; more is
+// up; the same size is neither.
+func directionOf(from, to *InstanceType) string {
+	switch c := cmp.Or(cmp.Compare(to.CPU, from.CPU), cmp.Compare(to.MemoryMB, from.MemoryMB)); {
+	case c < 0:
+		return DirectionDown
+	case c > 0:
+		return DirectionUp
+	}
+	return ""
+}
+
+func (p Policy) allowsDirection(d string) bool {
+	return len(p.AllowedDirections) == 0 || slices.Contains(p.AllowedDirections, d)
+}
+
+func (p Policy) directionDenied(why string) *Error {
+	return Errorf(CodePolicyDenied, ReasonDirectionNotAllowed,
+		"%s, and ALLOWED_DIRECTIONS=%s", why, strings.Join(p.AllowedDirections, ","))
+}
 
 // AllowsType says whether ALLOWED_INSTANCE_TYPES lets a request resize to t.
 func (p Policy) AllowsType(t string) bool {
@@ -88,7 +141,7 @@ func (p Policy) String() string {
 		}
 		return strings.Join(l, ",")
 	}
-	return fmt.Sprintf("types=%s sources=%s force=%t stop=%t", any(p.AllowedInstanceTypes), any(p.AllowedSources), p.AllowForce, p.AllowStop)
+	return fmt.Sprintf("types=%s sources=%s directions=%s force=%t stop=%t", any(p.AllowedInstanceTypes), any(p.AllowedSources), any(p.AllowedDirections), p.AllowForce, p.AllowStop)
 }
 
 func hasAnyPrefix(s string, prefixes []string) bool {

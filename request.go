@@ -34,16 +34,38 @@ type Request struct {
 	Type        string
 	TraceParent string // the traceparent extension, copied to the outcome
 
-	RegionID         string
-	InstanceID       string
-	InstanceType     string
-	FromInstanceType string
-	Force            bool
-	StopIfRunning    bool
-	DryRun           bool
-	Reason           string
-	RequestedBy      string
+	RegionID   string
+	InstanceID string
+	// InstanceType is the target an absolute request names; empty for a
+	// relative one (Direction set), whose target the planner resolves.
+	InstanceType string
+	// Direction (up or down), Steps (1–8) and the bounds make a relative
+	// request (docs/contract.md §6).
+	Direction                        string
+	Steps                            int
+	MaxInstanceType, MinInstanceType string
+	FromInstanceType                 string
+	Force                            bool
+	StopIfRunning                    bool
+	DryRun                           bool
+	Reason                           string
+	RequestedBy                      string
 }
+
+// Directions of a relative request.
+const (
+	DirectionUp   = "up"
+	DirectionDown = "down"
+)
+
+// Relative says the request names a direction, not a type.
+func (r Request) Relative() bool { return r.Direction != "" }
+
+// Limits of a relative request's steps.
+const (
+	MinSteps = 1
+	MaxSteps = 8
+)
 
 // ref names the request in its outcome.
 func (r Request) ref() RequestRef { return RequestRef{ID: r.ID, Source: r.Source, Type: r.Type} }
@@ -68,19 +90,24 @@ func ValidInstanceType(s string) bool {
 	return len(s) <= maxInstanceTypeLen && instanceTypePattern.MatchString(s)
 }
 
-// requestData mirrors the request data's fields for hashing: a fixed field
-// order makes the hash independent of the sender's key order and of fields
-// the contract ignores.
+// requestData mirrors the fields that decide what a request does, for
+// hashing: a fixed field order makes the hash independent of the sender's
+// key order and of fields the contract ignores. reason and requestedBy are
+// left out: they are free text that an alert re-sends with new values (a
+// summary carrying the current reading) while it asks for the same thing,
+// and the re-send must be a replay, not a different request.
 type requestData struct {
 	RegionID         string `json:"regionId"`
 	InstanceID       string `json:"instanceId"`
-	InstanceType     string `json:"instanceType"`
+	InstanceType     string `json:"instanceType,omitempty"`
+	Direction        string `json:"direction,omitempty"`
+	Steps            int    `json:"steps,omitempty"`
+	MaxInstanceType  string `json:"maxInstanceType,omitempty"`
+	MinInstanceType  string `json:"minInstanceType,omitempty"`
 	FromInstanceType string `json:"fromInstanceType,omitempty"`
 	Force            bool   `json:"force,omitempty"`
 	StopIfRunning    bool   `json:"stopIfRunning,omitempty"`
 	DryRun           bool   `json:"dryRun,omitempty"`
-	Reason           string `json:"reason,omitempty"`
-	RequestedBy      string `json:"requestedBy,omitempty"`
 }
 
 // ParseRequest validates a request CloudEvent (attributes and data,
@@ -122,7 +149,7 @@ func ParseRequest(e event.Event) (Request, *Error) {
 func parseData(raw []byte, r *Request) *Error {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
-		return invalid("data is required: a JSON object with regionId, instanceId and instanceType")
+		return invalid("data is required: a JSON object with regionId, instanceId and instanceType or direction")
 	}
 	if !utf8.Valid(raw) {
 		return invalid("data is not valid UTF-8")
@@ -157,10 +184,26 @@ func parseData(raw []byte, r *Request) *Error {
 		}
 		return nil
 	}
+	integer := func(name string, dst *int) *Error {
+		v, ok := fields[name]
+		if !ok || string(v) == "null" {
+			return nil
+		}
+		var f float64
+		if err := json.Unmarshal(v, &f); err != nil || f != float64(int(f)) || f < MinSteps || f > MaxSteps {
+			return invalid("data.%s must be an integer from %d to %d", name, MinSteps, MaxSteps)
+		}
+		*dst = int(f)
+		return nil
+	}
 	for _, f := range []*Error{
 		str("regionId", true, &r.RegionID),
 		str("instanceId", true, &r.InstanceID),
-		str("instanceType", true, &r.InstanceType),
+		str("instanceType", false, &r.InstanceType),
+		str("direction", false, &r.Direction),
+		integer("steps", &r.Steps),
+		str("maxInstanceType", false, &r.MaxInstanceType),
+		str("minInstanceType", false, &r.MinInstanceType),
 		str("fromInstanceType", false, &r.FromInstanceType),
 		boolean("force", &r.Force),
 		boolean("stopIfRunning", &r.StopIfRunning),
@@ -172,21 +215,59 @@ func parseData(raw []byte, r *Request) *Error {
 			return f
 		}
 	}
+	if err := checkTarget(fields, r); err != nil {
+		return err
+	}
 	switch {
 	case !ValidRegionID(r.RegionID):
 		return invalid("data.regionId %s does not match %s (e.g. cn-north-1)", Quote(r.RegionID), regionPattern)
 	case !ValidInstanceID(r.InstanceID):
 		return invalid("data.instanceId %s must be i- followed by 6 to 32 of [0-9a-z]", Quote(r.InstanceID))
-	case !ValidInstanceType(r.InstanceType):
-		return invalid("data.instanceType %s must match %s and be at most %d characters (e.g. g.n2.large)", Quote(r.InstanceType), instanceTypePattern, maxInstanceTypeLen)
-	case r.FromInstanceType != "" && !ValidInstanceType(r.FromInstanceType):
-		return invalid("data.fromInstanceType %s must match %s and be at most %d characters", Quote(r.FromInstanceType), instanceTypePattern, maxInstanceTypeLen)
+	}
+	for _, t := range []struct{ name, v string }{
+		{"instanceType", r.InstanceType}, {"maxInstanceType", r.MaxInstanceType},
+		{"minInstanceType", r.MinInstanceType}, {"fromInstanceType", r.FromInstanceType},
+	} {
+		if t.v != "" && !ValidInstanceType(t.v) {
+			return invalid("data.%s %s must match %s and be at most %d characters (e.g. g.n2.large)", t.name, Quote(t.v), instanceTypePattern, maxInstanceTypeLen)
+		}
+	}
+	switch {
 	case utf8.RuneCountInString(r.Reason) > maxFreeTextRunes:
 		return invalid("data.reason is longer than %d characters", maxFreeTextRunes)
 	case utf8.RuneCountInString(r.RequestedBy) > maxFreeTextRunes:
 		return invalid("data.requestedBy is longer than %d characters", maxFreeTextRunes)
 	case strings.ContainsRune(r.Reason, 0) || strings.ContainsRune(r.RequestedBy, 0):
 		return invalid("data.reason and data.requestedBy must not contain NUL characters")
+	}
+	return nil
+}
+
+// checkTarget holds a request to exactly one way of naming its target:
+// instanceType, or direction with its optional steps and bounds.
+func checkTarget(fields map[string]json.RawMessage, r *Request) *Error {
+	_, hasType := fields["instanceType"]
+	_, hasDirection := fields["direction"]
+	switch {
+	case hasType && hasDirection:
+		return invalid("data names both instanceType and direction; a request names its target one way: instanceType, or direction (with steps, minInstanceType, maxInstanceType)")
+	case hasType && r.InstanceType == "":
+		return invalid("data.instanceType must not be empty")
+	case hasDirection && r.Direction != DirectionUp && r.Direction != DirectionDown:
+		return invalid("data.direction %s must be %q or %q", Quote(r.Direction), DirectionUp, DirectionDown)
+	case !hasType && !hasDirection:
+		return invalid("data.instanceType or data.direction is required")
+	}
+	if hasType {
+		for _, name := range []string{"steps", "maxInstanceType", "minInstanceType"} {
+			if _, ok := fields[name]; ok {
+				return invalid("data.%s is only allowed with direction, not with instanceType", name)
+			}
+		}
+		return nil
+	}
+	if r.Steps == 0 {
+		r.Steps = MinSteps
 	}
 	return nil
 }
@@ -238,8 +319,8 @@ func objectFields(raw []byte) (map[string]json.RawMessage, *Error) {
 // hash returns a digest of the request's data fields, to tell a redelivery
 // of the same request from a different request reusing its source and id.
 func (r Request) hash() string {
-	b, _ := json.Marshal(requestData{r.RegionID, r.InstanceID, r.InstanceType, r.FromInstanceType,
-		r.Force, r.StopIfRunning, r.DryRun, r.Reason, r.RequestedBy})
+	b, _ := json.Marshal(requestData{r.RegionID, r.InstanceID, r.InstanceType, r.Direction, r.Steps,
+		r.MaxInstanceType, r.MinInstanceType, r.FromInstanceType, r.Force, r.StopIfRunning, r.DryRun})
 	return sha256Hex(b)
 }
 

@@ -106,6 +106,7 @@ func (c *config) readPolicy(e *env) {
 	e.boolean("ALLOW_STOP", &c.Policy.AllowStop)
 	c.Policy.AllowedInstanceTypes = resizer.ParsePolicyList(e.getenv("ALLOWED_INSTANCE_TYPES"))
 	c.Policy.AllowedSources = resizer.ParsePolicyList(e.getenv("ALLOWED_SOURCES"))
+	c.Policy.AllowedDirections = resizer.ParsePolicyList(e.getenv("ALLOWED_DIRECTIONS"))
 	if err := c.Policy.Validate(); err != nil {
 		e.errs = append(e.errs, err.Error())
 	}

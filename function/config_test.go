@@ -125,6 +125,8 @@ func TestLoadConfigValidValues(t *testing.T) {
 			func(c config) any { return c.Policy.AllowedInstanceTypes }, []string{"g.n2.*", "c.n3.large"}},
 		{"allowed sources", map[string]string{"ALLOWED_SOURCES": "ops/,urn:example:"},
 			func(c config) any { return c.Policy.AllowedSources }, []string{"ops/", "urn:example:"}},
+		{"allowed directions", map[string]string{"ALLOWED_DIRECTIONS": "up"},
+			func(c config) any { return c.Policy.AllowedDirections }, []string{"up"}},
 		{"cooldown", map[string]string{"COOLDOWN": "10m"},
 			func(c config) any { return c.Cooldown }, 10 * time.Minute},
 		{"cooldown compound", map[string]string{"COOLDOWN": "1h30m"},
