@@ -37,6 +37,16 @@ func TestStopResizeStart(t *testing.T) {
 	if !out.Data.Stopped || !out.Data.Restarted {
 		t.Fatalf("stopped=%t restarted=%t, want both", out.Data.Stopped, out.Data.Restarted)
 	}
+	// The stop keeps the machine's resources: stopCharging would release
+	// them, and the start at the new type could then find no stock.
+	for _, q := range r.Sim.Requests() {
+		if q.Op == "stopInstance" && string(q.Body) != `{"chargeOnStopped":"keepCharging"}` {
+			t.Fatalf("stopInstance body %s, want keepCharging", q.Body)
+		}
+	}
+	if r.Sim.StoppedCharging("cn-north-1", "i-running01") {
+		t.Fatal("the simulator says the instance was stopped with stopCharging")
+	}
 	for _, k := range []string{"stop", "resize", "start", "total"} {
 		if _, ok := out.Data.Timings[k]; !ok {
 			t.Fatalf("timings %v lack %s", out.Data.Timings, k)

@@ -262,13 +262,18 @@ func (c *Client) ResizeInstance(ctx context.Context, regionID, instanceID, insta
 	return c.instanceAction(ctx, op, regionID, instanceID, body)
 }
 
-// StopInstance stops instanceID.
+// stopBody keeps the machine's CPU, memory and local disks while it is
+// stopped: with stopCharging JD gives them back, and the start at the new
+// type can then fail for lack of stock, leaving the instance stopped.
+var stopBody = []byte(`{"chargeOnStopped":"keepCharging"}`)
+
+// StopInstance stops instanceID, keeping its resources (stopBody).
 func (c *Client) StopInstance(ctx context.Context, regionID, instanceID string) (string, error) {
 	const op = "stopInstance"
 	if err := validate(op, regionField(regionID), instanceField(instanceID)); err != nil {
 		return "", err
 	}
-	return c.instanceAction(ctx, op, regionID, instanceID, []byte("{}"))
+	return c.instanceAction(ctx, op, regionID, instanceID, stopBody)
 }
 
 // StartInstance starts instanceID.

@@ -205,7 +205,7 @@ func TestRequestsMatchTheAPI(t *testing.T) {
 		{"resizeInstance force", func() error { _, err := c.ResizeInstance(ctx, region, instance, "g.n2.large", true); return err },
 			"POST", "/v1/regions/cn-north-1/instances/i-abc123xyz:resizeInstance", "", `{"instanceType":"g.n2.large","force":true}`},
 		{"stopInstance", func() error { _, err := c.StopInstance(ctx, region, instance); return err },
-			"POST", "/v1/regions/cn-north-1/instances/i-abc123xyz:stopInstance", "", `{}`},
+			"POST", "/v1/regions/cn-north-1/instances/i-abc123xyz:stopInstance", "", `{"chargeOnStopped":"keepCharging"}`},
 		{"startInstance", func() error { _, err := c.StartInstance(ctx, region, instance); return err },
 			"POST", "/v1/regions/cn-north-1/instances/i-abc123xyz:startInstance", "", `{}`},
 	}
