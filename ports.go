@@ -88,10 +88,16 @@ type Marks interface {
 type Store interface {
 	Ledger
 	Marks
+	MarkForgetter
+	Holds
+	Counters
+	Approvals
 }
 
-// NopStore keeps nothing: every claim is taken and no instance was ever
-// resized. It stands in when no store is configured.
+// NopStore keeps nothing: every claim and hold is taken, no instance was
+// ever resized, no budget is ever spent and no request is ever held. It
+// stands in when no store is configured (tests); the function always has
+// one.
 type NopStore struct{}
 
 var _ Store = NopStore{}
@@ -105,6 +111,16 @@ func (NopStore) LastResize(context.Context, string) (time.Time, error) {
 	return time.Time{}, nil
 }
 func (NopStore) RecordResize(context.Context, string, time.Time, time.Time) error { return nil }
+func (NopStore) ForgetResize(context.Context, string, time.Time) error            { return nil }
+func (NopStore) Hold(context.Context, string, string, time.Time, int) error       { return nil }
+func (NopStore) Unhold(context.Context, string, string) error                     { return nil }
+func (NopStore) Take(context.Context, string, time.Time, int, time.Time) (bool, int, error) {
+	return true, 1, nil
+}
+func (NopStore) Add(context.Context, string, time.Time, time.Time) (int, error) { return 1, nil }
+func (NopStore) Count(context.Context, string, time.Time) (int, error)          { return 0, nil }
+func (NopStore) PutHeld(context.Context, Held) error                            { return nil }
+func (NopStore) GetHeld(context.Context, string) (*Held, error)                 { return nil, nil }
 
 // NopPublisher publishes nothing: the log line is then the only outcome.
 type NopPublisher struct{}

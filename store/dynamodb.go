@@ -20,12 +20,14 @@ type DynamoAPI interface {
 	GetItem(ctx context.Context, params *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, params *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	DeleteItem(ctx context.Context, params *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	UpdateItem(ctx context.Context, params *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
 var _ DynamoAPI = (*dynamodb.Client)(nil)
 
 // DynamoDB is the store shared by every copy of the function, in the table
-// IDEMPOTENCY_TABLE names. Layout (docs/contract.md §2, as Powertools uses it):
+// IDEMPOTENCY_TABLE names. Layout (docs/contract.md §2, as Powertools uses
+// it; the fleet state's items are in dynamodb_fleet.go):
 //
 //	id          S  "req#" + request key, or "cooldown#" + instance key
 //	expiration  N  epoch seconds; the table's TTL attribute

@@ -16,10 +16,11 @@ import (
 const DefaultMaxEntries = 10000
 
 // Memory is the store of one process, used when IDEMPOTENCY_TABLE is unset.
-// It is bounded: when full it forgets expired entries first, then the
-// oldest completed records and cooldown marks, and refuses a new entry
-// rather than forget a live in_progress claim (forgetting one would let a
-// redelivery run the same resize twice).
+// Its idempotency records are bounded: when full it forgets expired records
+// first, then the oldest completed ones, and refuses a new claim rather
+// than forget a live in_progress one (forgetting one would let a
+// redelivery run the same resize twice). Cooldown marks, holds, counters
+// and held approvals are kept apart and never evicted (memory_fleet.go).
 type Memory struct {
 	// Now is the store's clock; time.Now when nil. Set it before first use.
 	Now func() time.Time
@@ -28,21 +29,23 @@ type Memory struct {
 	max   int
 	items map[string]*list.Element // id → element whose Value is *memItem
 	order *list.List               // by last write, oldest at the front
+	// fleetState holds marks, holds, counters and held approvals, which
+	// are never evicted (memory_fleet.go).
+	fleetState fleetState
 }
 
-// memItem is a request record (state set) or a cooldown mark (state empty).
+// memItem is a request record.
 type memItem struct {
 	id         string
 	state      string
 	dataHash   string
 	outcome    []byte
 	leaseUntil time.Time
-	resizedAt  time.Time
 	expires    time.Time
 }
 
-// NewMemory returns an empty store holding at most maxEntries records and
-// marks together; maxEntries <= 0 means DefaultMaxEntries.
+// NewMemory returns an empty store holding at most maxEntries idempotency
+// records; maxEntries <= 0 means DefaultMaxEntries.
 func NewMemory(maxEntries int) *Memory {
 	if maxEntries <= 0 {
 		maxEntries = DefaultMaxEntries
@@ -137,34 +140,6 @@ func (m *Memory) Release(ctx context.Context, key string) error {
 		m.remove(e)
 	}
 	return nil
-}
-
-// LastResize implements resizer.Store.
-func (m *Memory) LastResize(ctx context.Context, instanceKey string) (time.Time, error) {
-	if err := ctx.Err(); err != nil {
-		return time.Time{}, resizer.ErrorFrom(ctx, "memory store: last resize of "+strconv.Quote(instanceKey), err)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if it := m.get(cooldownPrefix + instanceKey); it != nil && !it.expired(m.now()) {
-		return it.resizedAt, nil
-	}
-	return time.Time{}, nil
-}
-
-// RecordResize implements resizer.Store. A live mark of a later resize is
-// kept, so a late writer cannot shorten the cooldown.
-func (m *Memory) RecordResize(ctx context.Context, instanceKey string, at, expires time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return resizer.ErrorFrom(ctx, "memory store: record resize of "+strconv.Quote(instanceKey), err)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := m.now()
-	if it := m.get(cooldownPrefix + instanceKey); it != nil && !it.expired(now) && it.resizedAt.After(at) {
-		return nil
-	}
-	return m.put(now, &memItem{id: cooldownPrefix + instanceKey, resizedAt: at, expires: expires})
 }
 
 func (m *Memory) get(id string) *memItem {

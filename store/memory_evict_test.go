@@ -55,7 +55,7 @@ func TestMemoryEvictsExpiredBeforeOldest(t *testing.T) {
 }
 
 func TestMemoryEvictsOldestWriteWhenNothingExpired(t *testing.T) {
-	m, _ := newMemory(3)
+	m, _ := newMemory(2)
 	complete(t, m, "a", t0.Add(time.Hour))
 	if err := m.RecordResize(t.Context(), "i", t0, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
@@ -65,6 +65,20 @@ func TestMemoryEvictsOldestWriteWhenNothingExpired(t *testing.T) {
 	complete(t, m, "c", t0.Add(time.Hour))
 	if present(t, m, "a") {
 		t.Error("the oldest write, a, survived")
+	}
+	// Marks, holds and held approvals are not records: they are never
+	// evicted to make room (docs/contract.md §12).
+	for i := range 50 {
+		complete(t, m, fmt.Sprint("more", i), t0.Add(time.Hour))
+	}
+	if err := m.Hold(t.Context(), "held-instance", "me", t0.Add(time.Hour), 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		complete(t, m, fmt.Sprint("even-more", i), t0.Add(time.Hour))
+	}
+	if err := m.Hold(t.Context(), "held-instance", "someone-else", t0.Add(time.Hour), 0); resizer.ErrorCode(err) != resizer.CodeUnavailable {
+		t.Errorf("the hold was evicted: a second holder got it (%v)", err)
 	}
 	if at, err := m.LastResize(t.Context(), "i"); err != nil || !at.Equal(t0) {
 		t.Errorf("the cooldown mark was evicted before the oldest record: %v, %v", at, err)
@@ -82,8 +96,8 @@ func TestMemoryNeverEvictsLiveClaims(t *testing.T) {
 	if resizer.ErrorCode(err) != resizer.CodeUnavailable {
 		t.Fatalf("claim in a store full of live claims: %v, want unavailable", err)
 	}
-	if err := m.RecordResize(t.Context(), "i", t0, t0.Add(time.Hour)); resizer.ErrorCode(err) != resizer.CodeUnavailable {
-		t.Fatalf("cooldown mark in a store full of live claims: %v, want unavailable", err)
+	if err := m.RecordResize(t.Context(), "i", t0, t0.Add(time.Hour)); err != nil {
+		t.Fatalf("cooldown mark in a store full of live claims: %v; marks are not bounded by the records", err)
 	}
 	for i := range 3 {
 		if !present(t, m, fmt.Sprint(i)) {
