@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"go.uber.org/zap"
 )
 
@@ -51,6 +52,16 @@ type Attempt struct {
 	Deadline time.Time
 	// Log names the delivery and the instance.
 	Log *zap.Logger
+
+	// approved: the request was held and a person approved it; event is
+	// the request event as it arrived, for the approval gate to keep.
+	approved bool
+	event    *event.Event
+
+	// What the guards took, for End to give back.
+	held     bool      // Hold took the instance
+	began    bool      // every Begin passed for a state-changing request
+	markedAt time.Time // Cooldown's mark written at Begin
 }
 
 // stateGuards runs a chain of StateGuards and remembers how far Permit got.
@@ -75,6 +86,7 @@ func (g *stateGuards) begin(ctx context.Context, a *Attempt) *Error {
 			return err
 		}
 	}
+	a.began = !a.Request.DryRun
 	return nil
 }
 

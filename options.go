@@ -23,6 +23,8 @@ const (
 	// transition time has been learned (poll.go).
 	DefaultPollInterval = 500 * time.Millisecond
 	DefaultPollMax      = 3 * time.Second
+	// DefaultFleetWindow is FLEET_WINDOW's default.
+	DefaultFleetWindow = time.Hour
 )
 
 // Options configure a Handler. Only Compute is required; NewHandler fills
@@ -34,8 +36,20 @@ type Options struct {
 	Observer  Observer  // nil: NopObserver
 	Policy    Policy
 	Cooldown  time.Duration // 0 = off
-	Log       *zap.Logger   // nil: a no-op logger (a delivery's own logger comes from its context)
-	Source    string        // RESULT_SOURCE; empty = DefaultSource
+
+	// Fleet safety (docs/contract.md §9); zero values are off.
+	MaxConcurrent int           // MAX_CONCURRENT_RESIZES
+	MaxPerWindow  int           // MAX_RESIZES_PER_WINDOW
+	MaxFailures   int           // MAX_FAILURES_PER_WINDOW
+	FleetWindow   time.Duration // FLEET_WINDOW; default DefaultFleetWindow
+	Windows       *Schedule     // RESIZE_WINDOWS; nil = any time
+
+	// Approvals (docs/contract.md §8).
+	ApprovalRequired []string      // APPROVAL_REQUIRED_SOURCES: source prefixes; empty = none
+	Approvers        []string      // APPROVER_SOURCES; nil = DefaultApprovers
+	ApprovalTTL      time.Duration // APPROVAL_TTL; default DefaultApprovalTTL
+	Log              *zap.Logger   // nil: a no-op logger (a delivery's own logger comes from its context)
+	Source           string        // RESULT_SOURCE; empty = DefaultSource
 
 	IdempotencyTTL time.Duration
 	PublishMargin  time.Duration
@@ -62,6 +76,11 @@ func (o Options) withDefaults() Options {
 	def(&o.InProgressWait, DefaultInProgressWait)
 	def(&o.PollInterval, DefaultPollInterval)
 	def(&o.PollMax, DefaultPollMax)
+	def(&o.FleetWindow, DefaultFleetWindow)
+	def(&o.ApprovalTTL, DefaultApprovalTTL)
+	if o.Approvers == nil {
+		o.Approvers = DefaultApprovers
+	}
 	if o.Store == nil {
 		o.Store = NopStore{}
 	}
@@ -87,11 +106,22 @@ func (o Options) withDefaults() Options {
 }
 
 // stateGuards lists the state guards the options ask for, in the order they
-// run.
+// run: the pure and fleet-wide refusals first, then the instance's hold
+// (always), then what is taken for this instance and the fleet.
 func (o Options) stateGuards() []StateGuard {
 	var g []StateGuard
+	if o.Windows != nil {
+		g = append(g, Window{Schedule: o.Windows, Now: o.Now})
+	}
+	if o.MaxFailures > 0 {
+		g = append(g, Circuit{Counters: o.Store, Max: o.MaxFailures, Window: o.FleetWindow, Now: o.Now})
+	}
+	g = append(g, Hold{Holds: o.Store, Max: o.MaxConcurrent})
+	if o.MaxPerWindow > 0 {
+		g = append(g, Budget{Counters: o.Store, Max: o.MaxPerWindow, Window: o.FleetWindow, Now: o.Now})
+	}
 	if o.Cooldown > 0 {
-		g = append(g, Cooldown{Marks: o.Store, Period: o.Cooldown, Now: o.Now})
+		g = append(g, Cooldown{Marks: o.Store, Forget: o.Store, Period: o.Cooldown, Now: o.Now})
 	}
 	return g
 }
