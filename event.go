@@ -48,6 +48,9 @@ type OutcomeData struct {
 	// RolledBack says the instance would not run with the new type and was
 	// resized back to its previous one (docs/contract.md §9).
 	RolledBack bool `json:"rolledBack,omitempty"`
+	// Approval: a pending request's approval id and expiry, or who decided
+	// a held one (docs/contract.md §8).
+	Approval *ApprovalData `json:"approval,omitempty"`
 	// Timings holds milliseconds per phase (stop, resize, start, total).
 	Timings map[string]int64 `json:"timings,omitempty"`
 	Error   *ErrorData       `json:"error,omitempty"`
@@ -146,8 +149,11 @@ func EncodeOutcome(a EventAttributes, data OutcomeData) (Outcome, error) {
 }
 
 func outcomeType(d *OutcomeData) string {
-	if d.Error != nil {
+	switch {
+	case d.Error != nil:
 		return TypeFailed
+	case d.Approval != nil && d.Approval.ExpiresAt != "":
+		return TypePending
 	}
 	return TypeSucceeded
 }

@@ -1,6 +1,7 @@
 package resizer
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -21,6 +22,7 @@ type Handler struct {
 	ledger         ledger
 	planner        planner
 	operator       operator
+	gate           gate
 	outcomes       outcomes
 }
 
@@ -35,7 +37,9 @@ func NewHandler(o Options) *Handler {
 		ledger:        ledger{store: o.Store, ttl: o.IdempotencyTTL, wait: o.InProgressWait, now: o.Now},
 		planner:       planner{compute: o.Compute, allows: o.Policy.AllowsType},
 		operator:      operator{compute: o.Compute, poll: newPoller(Poll{First: o.PollInterval, Max: o.PollMax}), margin: o.PublishMargin, now: o.Now},
-		outcomes:      outcomes{source: o.Source, now: o.Now, newID: o.NewID, publisher: o.Publisher, observer: o.Observer},
+		gate: gate{required: o.ApprovalRequired, approvers: o.Approvers, ttl: o.ApprovalTTL,
+			store: o.Store, now: o.Now, newID: o.NewID},
+		outcomes: outcomes{source: o.Source, now: o.Now, newID: o.NewID, publisher: o.Publisher, observer: o.Observer},
 	}
 }
 
@@ -46,6 +50,9 @@ func NewHandler(o Options) *Handler {
 func (h *Handler) Handle(ctx context.Context, e event.Event) Outcome {
 	d := newDelivery(ctx, &e, h.log, h.maxRun, h.now())
 	defer d.cancel()
+	if e.Type() == TypeApproved || e.Type() == TypeRejected {
+		return h.decide(d, e)
+	}
 	req, err := ParseRequest(e)
 	if err != nil {
 		return h.outcomes.announce(d, h.outcomes.build(d, report{err: err}))
@@ -61,12 +68,63 @@ func (h *Handler) Handle(ctx context.Context, e event.Event) Outcome {
 	if err != nil {
 		return h.outcomes.announce(d, h.outcomes.build(d, report{req: &req, err: err}))
 	}
-	a := &Attempt{Request: req, Holder: h.newID(), Deadline: d.deadline, Log: d.log}
+	a := &Attempt{Request: req, Holder: h.newID(), Deadline: d.deadline, Log: d.log, event: &e}
+	return h.outcomes.announce(d, h.attempt(d, a, c, report{}))
+}
+
+// attempt runs a claimed request past the state guards, builds its outcome
+// (with what r already says), stores it, then tells the guards.
+func (h *Handler) attempt(d *delivery, a *Attempt, c *claim, r report) Outcome {
 	guards := &stateGuards{guards: h.stateGuards}
-	out := h.outcomes.build(d, h.run(d, a, guards))
+	ran := h.run(d, a, guards)
+	ran.approval = cmp.Or(ran.approval, r.approval)
+	out := h.outcomes.build(d, ran)
 	h.ledger.settle(d.ctx, d.log, c, &out)
 	guards.end(d.ctx, a, &out)
-	return h.outcomes.announce(d, out)
+	return out
+}
+
+// decide runs an approved or rejected event: the held request it names runs
+// in full, or ends rejected; a second decision of one approval id replays
+// the first one's outcome.
+func (h *Handler) decide(d *delivery, e event.Event) Outcome {
+	dec, err := h.gate.parseDecision(e)
+	if err != nil {
+		return h.outcomes.announce(d, h.outcomes.build(d, report{err: err}))
+	}
+	d.log = d.log.With(zap.String("approvalId", dec.id))
+	req, held, err := h.gate.held(d.ctx, dec)
+	if err != nil {
+		return h.outcomes.announce(d, h.outcomes.build(d, report{err: err}))
+	}
+	d.identify(req)
+	key, hash := approvalKey(dec.id)
+	c, replay, err := h.ledger.claimKey(d.ctx, d.log, key, hash, "approval id "+Quote(dec.id), d.deadline)
+	if replay != nil {
+		return h.outcomes.announce(d, *replay)
+	}
+	approval := &ApprovalData{ID: dec.id, ApprovedBy: dec.by}
+	if err == nil && !dec.approve {
+		approval = &ApprovalData{ID: dec.id, RejectedBy: dec.by}
+		err = Errorf(CodePolicyDenied, ReasonApprovalRejected, "the request held under approval id %s was rejected%s", Quote(dec.id), by(dec.by))
+	}
+	if err != nil {
+		out := h.outcomes.build(d, report{req: &req, err: err, approval: approval})
+		if c != nil {
+			h.ledger.settle(d.ctx, d.log, c, &out)
+		}
+		return h.outcomes.announce(d, out)
+	}
+	d.log.Info("approved request runs", zap.String("approvedBy", dec.by))
+	a := &Attempt{Request: req, Holder: h.newID(), Deadline: d.deadline, Log: d.log, event: held, approved: true}
+	return h.outcomes.announce(d, h.attempt(d, a, c, report{approval: approval}))
+}
+
+func by(who string) string {
+	if who == "" {
+		return ""
+	}
+	return " by " + Quote(who)
 }
 
 // run takes a claimed request from the state guards to the operator.
@@ -84,6 +142,10 @@ func (h *Handler) run(d *delivery, a *Attempt, guards *stateGuards) report {
 		return r
 	}
 	if r.err = CheckResize(r.plan); r.err != nil {
+		return r
+	}
+	if h.gate.needs(a) {
+		r.approval, r.err = h.gate.hold(d.ctx, a)
 		return r
 	}
 	begin := func() *Error { return guards.begin(d.ctx, a) }

@@ -33,7 +33,12 @@ func idempotencyKey(r Request) string { return r.Source + "\x00" + r.ID }
 // outcome to answer: the stored one, to republish, or an error (retryable
 // in_progress; invalid_request for an id reused with other data).
 func (l ledger) claim(ctx context.Context, log *zap.Logger, req Request, lease time.Time) (*claim, *Outcome, *Error) {
-	key, hash := idempotencyKey(req), req.hash()
+	return l.claimKey(ctx, log, idempotencyKey(req), req.hash(), "source "+Quote(req.Source)+" and id "+Quote(req.ID), lease)
+}
+
+// claimKey is claim for any key; name says what the key stands for, in
+// messages.
+func (l ledger) claimKey(ctx context.Context, log *zap.Logger, key, hash, name string, lease time.Time) (*claim, *Outcome, *Error) {
 	waitUntil := l.now().Add(l.wait)
 	pause := 50 * time.Millisecond
 	for {
@@ -47,7 +52,7 @@ func (l ledger) claim(ctx context.Context, log *zap.Logger, req Request, lease t
 		}
 		if rec.DataHash != hash {
 			return nil, nil, Errorf(CodeInvalidRequest, "",
-				"a different request with source %s and id %s was already received; CloudEvent ids must be unique per source", Quote(req.Source), Quote(req.ID))
+				"a different request with %s was already received; CloudEvent ids must be unique per source", name)
 		}
 		if rec.State == StateCompleted {
 			out, err := decodeStored(rec.Outcome)
@@ -63,7 +68,7 @@ func (l ledger) claim(ctx context.Context, log *zap.Logger, req Request, lease t
 		}
 		if !now.Add(pause).Before(waitUntil) {
 			return nil, nil, Errorf(CodeUnavailable, ReasonInProgress,
-				"request source %s id %s is being handled by another delivery; retry later", Quote(req.Source), Quote(req.ID))
+				"%s is being handled by another delivery; retry later", name)
 		}
 		select {
 		case <-ctx.Done():

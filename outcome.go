@@ -15,6 +15,8 @@ type report struct {
 	plan    *Plan    // nil when the instance was not described
 	applied Applied
 	err     *Error
+	// approval: the request is held (id, expiry) or was decided (who).
+	approval *ApprovalData
 }
 
 // outcomes is the one place an outcome is built and announced: built and
@@ -41,6 +43,7 @@ func (b outcomes) build(d *delivery, r report) Outcome {
 	a := r.applied
 	data.Changed, data.JDCloudRequestID, data.Stopped, data.Restarted, data.Timings = a.Changed, a.RequestID, a.Stopped, a.Restarted, a.Timings
 	data.RolledBack = a.RolledBack
+	data.Approval = r.approval
 	if r.err != nil {
 		data.Error = errorData(r.err)
 	}
@@ -70,6 +73,9 @@ func (b outcomes) announce(d *delivery, out Outcome) Outcome {
 		zap.Any("outcomeEvent", json.RawMessage(out.Event.JSON)),
 	}
 	level, msg := zapcore.InfoLevel, "resize succeeded"
+	if out.Event.Type == TypePending {
+		msg = "resize pending approval"
+	}
 	if e := out.Err(); e != nil {
 		fields = append(fields, zap.String("code", string(e.Code)), zap.String("reason", e.Reason), zap.String("error", e.Message))
 		level, msg = zapcore.WarnLevel, "resize failed"

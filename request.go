@@ -116,21 +116,11 @@ type requestData struct {
 // messages only quoted and truncated.
 func ParseRequest(e event.Event) (Request, *Error) {
 	var r Request
-	if e.SpecVersion() != event.CloudEventsVersionV1 {
-		return r, invalid("specversion must be %q, got %s", event.CloudEventsVersionV1, Quote(e.SpecVersion()))
-	}
-	for _, a := range []struct{ name, v string }{{"id", e.ID()}, {"source", e.Source()}} {
-		switch {
-		case a.v == "":
-			return r, invalid("attribute %s is required", a.name)
-		case len(a.v) > maxAttributeLen:
-			return r, invalid("attribute %s is longer than %d bytes", a.name, maxAttributeLen)
-		case !utf8.ValidString(a.v) || hasControl(a.v) || hasBidiControl(a.v):
-			return r, invalid("attribute %s must be printable UTF-8, without control or bidirectional formatting characters", a.name)
-		}
+	if err := checkIdentity(e); err != nil {
+		return r, err
 	}
 	if e.Type() != TypeRequested {
-		return r, invalid("unknown event type %s; this function accepts %s", Quote(e.Type()), TypeRequested)
+		return r, invalid("unknown event type %s; this function accepts %s, %s and %s", Quote(e.Type()), TypeRequested, TypeApproved, TypeRejected)
 	}
 	if ct := e.DataContentType(); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -144,6 +134,25 @@ func ParseRequest(e event.Event) (Request, *Error) {
 		return r, err
 	}
 	return r, nil
+}
+
+// checkIdentity applies the contract's rules to the attributes that
+// identify an event: specversion, id and source.
+func checkIdentity(e event.Event) *Error {
+	if e.SpecVersion() != event.CloudEventsVersionV1 {
+		return invalid("specversion must be %q, got %s", event.CloudEventsVersionV1, Quote(e.SpecVersion()))
+	}
+	for _, a := range []struct{ name, v string }{{"id", e.ID()}, {"source", e.Source()}} {
+		switch {
+		case a.v == "":
+			return invalid("attribute %s is required", a.name)
+		case len(a.v) > maxAttributeLen:
+			return invalid("attribute %s is longer than %d bytes", a.name, maxAttributeLen)
+		case !utf8.ValidString(a.v) || hasControl(a.v) || hasBidiControl(a.v):
+			return invalid("attribute %s must be printable UTF-8, without control or bidirectional formatting characters", a.name)
+		}
+	}
+	return nil
 }
 
 func parseData(raw []byte, r *Request) *Error {

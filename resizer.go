@@ -14,6 +14,11 @@ const (
 	TypeRequested = "com.jdcloud.vm.resize.requested"
 	TypeSucceeded = "com.jdcloud.vm.resize.succeeded"
 	TypeFailed    = "com.jdcloud.vm.resize.failed"
+	// Approvals (docs/contract.md §8): a held request's outcome is pending
+	// until an approved or rejected event decides it.
+	TypePending  = "com.jdcloud.vm.resize.pending"
+	TypeApproved = "com.jdcloud.vm.resize.approved"
+	TypeRejected = "com.jdcloud.vm.resize.rejected"
 )
 
 // DefaultSource is the source of outcome events unless RESULT_SOURCE says otherwise.
