@@ -27,7 +27,7 @@ func TestScheduleOpen(t *testing.T) {
 		{spec: "Mon-Fri 01:00-05:00,Sat 00:00-06:00", at: "2026-12-05T03:00:00Z", open: true},
 		{spec: "Mon,Wed 01:00-03:00", at: "2026-12-02T02:00:00Z", open: true},
 		{spec: "Mon,Wed 01:00-03:00", at: "2026-12-01T02:00:00Z", open: false, next: "2026-12-02T01:00:00Z"}, // Tuesday
-		{spec: "Fri-Mon 10:00-11:00", at: "2026-11-30T10:30:00Z", open: true},                               // Monday, range wraps
+		{spec: "Fri-Mon 10:00-11:00", at: "2026-11-30T10:30:00Z", open: true},                                // Monday, range wraps
 		{spec: "Fri-Mon 10:00-11:00", at: "2026-12-01T10:30:00Z", open: false},
 		// Across midnight: the window belongs to the day it opens on.
 		{spec: "Fri 22:00-02:00", at: "2026-12-05T01:30:00Z", open: true, closes: "2026-12-05T02:00:00Z"}, // Saturday early

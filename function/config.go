@@ -33,6 +33,7 @@ type config struct {
 	ShutdownGrace        time.Duration // HTTP server mode: SIGTERM → in-flight deliveries may finish for this long
 	BatchConcurrency     int
 	RateLimit            float64 // JD Cloud requests per second, shared by all records
+	Fleet                fleetConfig
 }
 
 // loadConfig reads the environment. Every error names its variable in one
@@ -46,6 +47,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.readWebhooks(e)
 	c.readPolicy(e)
 	c.readStore(e)
+	c.readFleet(e)
 	c.readRuntime(e)
 	if len(e.errs) > 0 {
 		return c, fmt.Errorf("bad configuration: %s", strings.Join(e.errs, "; "))

@@ -73,6 +73,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Table:                "",
 		BatchConcurrency:     10,
 		AllowUnauthenticated: false,
+		Fleet: fleetConfig{
+			FleetWindow: time.Hour, Approvers: []string{"jira/"}, ApprovalTTL: 24 * time.Hour,
+		},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -127,6 +130,23 @@ func TestLoadConfigValidValues(t *testing.T) {
 			func(c config) any { return c.Policy.AllowedSources }, []string{"ops/", "urn:example:"}},
 		{"allowed directions", map[string]string{"ALLOWED_DIRECTIONS": "up"},
 			func(c config) any { return c.Policy.AllowedDirections }, []string{"up"}},
+		{"fleet limits", map[string]string{"MAX_CONCURRENT_RESIZES": "3", "MAX_RESIZES_PER_WINDOW": "10", "MAX_FAILURES_PER_WINDOW": "2", "FLEET_WINDOW": "30m"},
+			func(c config) any {
+				f := c.Fleet
+				return []any{f.MaxConcurrent, f.MaxPerWindow, f.MaxFailures, f.FleetWindow}
+			}, []any{3, 10, 2, 30 * time.Minute}},
+		{"fleet defaults", map[string]string{},
+			func(c config) any {
+				f := c.Fleet
+				return []any{f.MaxConcurrent, f.MaxPerWindow, f.MaxFailures, f.FleetWindow, f.Windows == nil, f.ApprovalTTL, f.Approvers, len(f.ApprovalRequired)}
+			}, []any{0, 0, 0, time.Hour, true, 24 * time.Hour, []string{"jira/"}, 0}},
+		{"resize windows", map[string]string{"RESIZE_WINDOWS": "Mon-Fri 01:00-05:00", "RESIZE_WINDOWS_TZ": "Europe/Berlin"},
+			func(c config) any { return c.Fleet.Windows.String() }, "Mon-Fri 01:00-05:00 Europe/Berlin"},
+		{"approvals", map[string]string{"APPROVAL_REQUIRED_SOURCES": "alertmanager/,grafana/", "APPROVER_SOURCES": "jira/OPS,ops/", "APPROVAL_TTL": "4h"},
+			func(c config) any {
+				f := c.Fleet
+				return []any{f.ApprovalRequired, f.Approvers, f.ApprovalTTL}
+			}, []any{[]string{"alertmanager/", "grafana/"}, []string{"jira/OPS", "ops/"}, 4 * time.Hour}},
 		{"cooldown", map[string]string{"COOLDOWN": "10m"},
 			func(c config) any { return c.Cooldown }, 10 * time.Minute},
 		{"cooldown compound", map[string]string{"COOLDOWN": "1h30m"},
@@ -217,6 +237,15 @@ func TestLoadConfigBadValues(t *testing.T) {
 		{"ttl zero", map[string]string{"IDEMPOTENCY_TTL": "0"}, "IDEMPOTENCY_TTL", nil},
 		{"ttl zero seconds", map[string]string{"IDEMPOTENCY_TTL": "0s"}, "IDEMPOTENCY_TTL", nil},
 		{"ttl negative", map[string]string{"IDEMPOTENCY_TTL": "-1h"}, "IDEMPOTENCY_TTL", nil},
+
+		{"bad resize windows", map[string]string{"RESIZE_WINDOWS": "Mon-Fri 1-5"}, "RESIZE_WINDOWS", nil},
+		{"bad resize windows zone", map[string]string{"RESIZE_WINDOWS": "Mon 01:00-02:00", "RESIZE_WINDOWS_TZ": "Mars/Olympus"}, "RESIZE_WINDOWS_TZ", nil},
+		{"max concurrent negative", map[string]string{"MAX_CONCURRENT_RESIZES": "-1"}, "MAX_CONCURRENT_RESIZES", nil},
+		{"max per window word", map[string]string{"MAX_RESIZES_PER_WINDOW": "ten"}, "MAX_RESIZES_PER_WINDOW", nil},
+		{"max failures fraction", map[string]string{"MAX_FAILURES_PER_WINDOW": "1.5"}, "MAX_FAILURES_PER_WINDOW", nil},
+		{"fleet window zero", map[string]string{"FLEET_WINDOW": "0s"}, "FLEET_WINDOW", nil},
+		{"fleet window fraction", map[string]string{"FLEET_WINDOW": "1500ms"}, "FLEET_WINDOW", nil},
+		{"approval ttl zero", map[string]string{"APPROVAL_TTL": "0"}, "APPROVAL_TTL", nil},
 
 		{"log level unknown", map[string]string{"LOG_LEVEL": "verbose"}, "LOG_LEVEL", nil},
 		{"log level with newline", map[string]string{"LOG_LEVEL": "info\nerror"}, "LOG_LEVEL", nil},

@@ -50,7 +50,7 @@ func build(ctx context.Context, cfg config, log *zap.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := resizer.NewHandler(resizer.Options{
+	opts := resizer.Options{
 		Compute:        compute,
 		Publisher:      publisher,
 		Store:          st,
@@ -59,7 +59,9 @@ func build(ctx context.Context, cfg config, log *zap.Logger) (*app, error) {
 		Source:         cfg.Source,
 		Cooldown:       cfg.Cooldown,
 		IdempotencyTTL: cfg.TTL,
-	})
+	}
+	cfg.Fleet.apply(&opts)
+	h := resizer.NewHandler(opts)
 	d := trigger.New(h, trigger.Options{
 		Concurrency:          cfg.BatchConcurrency,
 		WebhookSecret:        cfg.WebhookSecret,
