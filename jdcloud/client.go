@@ -129,14 +129,11 @@ func parseEndpoint(s string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		shown := s
-		if strings.Contains(s, "@") {
-			shown = "(not shown: it has user information)"
-		}
-		return nil, fmt.Errorf("jdcloud: endpoint %q is not a URL: %w", shown, err)
+		return nil, fmt.Errorf("jdcloud: endpoint %s is not a URL: %w", resizer.SafeURL(s), err)
 	}
 	bad := func(why string) error {
-		return fmt.Errorf("jdcloud: endpoint %q: %s; want http(s)://host[:port]", u.Redacted(), why)
+		// Only scheme and host: a path or query may carry a token.
+		return fmt.Errorf("jdcloud: endpoint %s: %s; want http(s)://host[:port]", resizer.SafeURL(s), why)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":

@@ -853,7 +853,8 @@ func TestNewValidatesEndpoint(t *testing.T) {
 		}
 	}
 	bad := []string{"ftp://host", "http://", "http://host/v1", "http://host?x=1", "http://host#frag",
-		"http://user:hunter2@host", "http://user:hunter2@host:port", "host:8080", "vm.jdcloud-api.com", "http://host:port", "://x", "http:opaque"}
+		"http://user:hunter2@host", "http://user:hunter2@host:port", "host:8080", "vm.jdcloud-api.com", "http://host:port", "://x", "http:opaque",
+		"https://host/hooks/hunter2", "https://host/?token=hunter2", "https://host/%zzhunter2"}
 	for _, in := range bad {
 		_, err := New(Options{Endpoint: in, Credentials: StaticCredentials(testCreds)})
 		if err == nil {
