@@ -299,3 +299,42 @@ func TestMemoryStoreKeepsMarks(t *testing.T) {
 		t.Fatalf("want cooldown_active, got %s", out.Event.JSON)
 	}
 }
+
+// The staggered-request race of docs/contract.md §12: a second request for
+// one instance sent at every point of the first's stop → resize → start
+// (every 60 ms of a ~1 s flow) never makes a second resize, and the first
+// never waits out its deadline.
+func TestStaggeredAtEveryPointOfTheFlow(t *testing.T) {
+	r := newRig(t, allowAll(), withTransition(200*time.Millisecond), withCooldown(time.Hour))
+	ids := fleet(t, r, "i-running01", 18)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() {
+			var first resizer.Outcome
+			var took time.Duration
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				start := time.Now()
+				first = r.Handle(t, request(resize(id, "g.n2.large", "stopIfRunning", true)))
+				took = time.Since(start)
+			}()
+			time.Sleep(time.Duration(i) * 60 * time.Millisecond)
+			second := r.Handle(t, request(resize(id, "g.n3.large", "stopIfRunning", true)))
+			<-done
+			if first.Err() != nil || !first.Data.Changed {
+				t.Errorf("%s: the first request: %s", id, first.Event.JSON)
+			}
+			if e := second.Err(); e == nil || (e.Reason != resizer.ReasonInstanceBusy && e.Reason != resizer.ReasonCooldownActive) {
+				t.Errorf("%s (second after %d ms): %s", id, i*60, second.Event.JSON)
+			}
+			if n := resizesOf(r, id); n != 1 {
+				t.Errorf("%s resized %d times", id, n)
+			}
+			if took > 5*time.Second {
+				t.Errorf("%s: the first request took %s", id, took)
+			}
+		})
+	}
+	wg.Wait()
+}
