@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -51,18 +50,7 @@ func startPair(t *testing.T, transition time.Duration, env map[string]string) *p
 		fenv[k] = v
 	}
 	bin := rie.BuildBootstrap(t, "..")
-	start := func() *e2e {
-		logs := &lockedBuffer{}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		emu, err := rie.Start(ctx, rie.Options{Binary: bin, Env: fenv, Stdout: logs, Stderr: logs, Timeout: 60 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = emu.Close() })
-		return &e2e{sim: sim, sink: p.sink, emu: emu, logs: logs}
-	}
-	p.a, p.b = start(), start()
+	p.a, p.b = startEmulator(t, bin, sim, p.sink, fenv), startEmulator(t, bin, sim, p.sink, fenv)
 	return p
 }
 

@@ -41,25 +41,8 @@ func TestHTTPServerModeWithSDKClient(t *testing.T) {
 	}
 	defer sim.Close()
 	sink := newSink(t, 0)
-	port := freePort(t)
 	const token = "e2e-bearer-token-value"
-	cmd := exec.Command(bin)
-	cmd.Env = []string{
-		"PATH=/usr/bin:/bin",
-		fmt.Sprintf("PORT=%d", port),
-		"JDCLOUD_ACCESS_KEY=" + jdcloudsim.DemoAccessKey,
-		"JDCLOUD_SECRET_KEY=" + jdcloudsim.DemoSecretKey,
-		"JDCLOUD_ENDPOINT=" + sim.URL(),
-		"RESULT_SINK_URL=" + sink.URL,
-		"WEBHOOK_TOKEN=" + token,
-	}
-	logs := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	cmd, base, exited, logs := startServer(t, bin, sim, sink, token)
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -72,9 +55,6 @@ func TestHTTPServerModeWithSDKClient(t *testing.T) {
 			t.Error("server did not stop within 10 s of SIGTERM")
 		}
 	}()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHealthy(t, base+"/healthz", exited, logs)
-
 	p, err := cehttp.New(cehttp.WithTarget(base+"/"), cehttp.WithHeader("Authorization", "Bearer "+token))
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +111,33 @@ func TestHTTPServerModeWithSDKClient(t *testing.T) {
 	}
 }
 
+// startServer runs bin in HTTP server mode against sim and sink, with the
+// bearer token and extra environment, and waits until it is healthy.
+func startServer(t *testing.T, bin string, sim *jdcloudsim.Server, sink *sinkServer, token string, env ...string) (*exec.Cmd, string, chan error, *lockedBuffer) {
+	t.Helper()
+	port := freePort(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append([]string{
+		"PATH=/usr/bin:/bin",
+		fmt.Sprintf("PORT=%d", port),
+		"JDCLOUD_ACCESS_KEY=" + jdcloudsim.DemoAccessKey,
+		"JDCLOUD_SECRET_KEY=" + jdcloudsim.DemoSecretKey,
+		"JDCLOUD_ENDPOINT=" + sim.URL(),
+		"RESULT_SINK_URL=" + sink.URL,
+		"WEBHOOK_TOKEN=" + token,
+	}, env...)
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitHealthy(t, base+"/healthz", exited, logs)
+	return cmd, base, exited, logs
+}
+
 func waitHealthy(t *testing.T, url string, exited <-chan error, logs *lockedBuffer) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -163,30 +170,9 @@ func TestHTTPServerModeSIGTERMMidFlow(t *testing.T) {
 	}
 	defer sim.Close()
 	sink := newSink(t, 0)
-	port := freePort(t)
 	const token = "e2e-bearer-token-value"
-	cmd := exec.Command(bin)
-	cmd.Env = []string{
-		"PATH=/usr/bin:/bin",
-		fmt.Sprintf("PORT=%d", port),
-		"JDCLOUD_ACCESS_KEY=" + jdcloudsim.DemoAccessKey,
-		"JDCLOUD_SECRET_KEY=" + jdcloudsim.DemoSecretKey,
-		"JDCLOUD_ENDPOINT=" + sim.URL(),
-		"RESULT_SINK_URL=" + sink.URL,
-		"WEBHOOK_TOKEN=" + token,
-		"ALLOW_STOP=true",
-		"SHUTDOWN_GRACE=1s",
-	}
-	logs := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	cmd, base, exited, logs := startServer(t, bin, sim, sink, token, "ALLOW_STOP=true", "SHUTDOWN_GRACE=1s")
 	defer func() { _ = cmd.Process.Kill() }()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHealthy(t, base+"/healthz", exited, logs)
 
 	body := `{"specversion":"1.0","id":"sigterm-1","source":"ticketing/approvals","type":"` + resizer.TypeRequested + `",
 	  "datacontenttype":"application/json","data":{"regionId":"cn-north-1","instanceId":"i-running01",

@@ -100,10 +100,16 @@ func startE2E(t *testing.T, sinkRefusals int, env map[string]string) *e2e {
 	for k, v := range env {
 		fenv[k] = v
 	}
+	return startEmulator(t, bin, sim, sink, fenv)
+}
+
+// startEmulator runs bin under the emulator with env, its output logged.
+func startEmulator(t *testing.T, bin string, sim *jdcloudsim.Server, sink *sinkServer, env map[string]string) *e2e {
+	t.Helper()
 	logs := &lockedBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	emu, err := rie.Start(ctx, rie.Options{Binary: bin, Env: fenv, Stdout: logs, Stderr: logs, Timeout: 60 * time.Second})
+	emu, err := rie.Start(ctx, rie.Options{Binary: bin, Env: env, Stdout: logs, Stderr: logs, Timeout: 60 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
