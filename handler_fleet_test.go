@@ -322,11 +322,19 @@ func TestStaggeredAtEveryPointOfTheFlow(t *testing.T) {
 			time.Sleep(time.Duration(i) * 60 * time.Millisecond)
 			second := r.Handle(t, request(resize(id, "g.n3.large", "stopIfRunning", true)))
 			<-done
-			if first.Err() != nil || !first.Data.Changed {
-				t.Errorf("%s: the first request: %s", id, first.Event.JSON)
+			// At 0 ms either may come first: one acts, the other is refused.
+			acted := 0
+			for _, out := range []resizer.Outcome{first, second} {
+				switch e := out.Err(); {
+				case e == nil && out.Data.Changed:
+					acted++
+				case e != nil && (e.Reason == resizer.ReasonInstanceBusy || e.Reason == resizer.ReasonCooldownActive):
+				default:
+					t.Errorf("%s (second after %d ms): %s", id, i*60, out.Event.JSON)
+				}
 			}
-			if e := second.Err(); e == nil || (e.Reason != resizer.ReasonInstanceBusy && e.Reason != resizer.ReasonCooldownActive) {
-				t.Errorf("%s (second after %d ms): %s", id, i*60, second.Event.JSON)
+			if acted != 1 || (i > 0 && first.Err() != nil) {
+				t.Errorf("%s (second after %d ms): %d acted; first %s", id, i*60, acted, first.Event.JSON)
 			}
 			if n := resizesOf(r, id); n != 1 {
 				t.Errorf("%s resized %d times", id, n)
