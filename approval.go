@@ -45,9 +45,13 @@ func (g gate) needs(a *Attempt) bool {
 	return !a.approved && !a.Request.DryRun && hasAnyPrefix(a.Request.Source, g.required)
 }
 
-// hold keeps the request until a decision or its expiry.
-func (g gate) hold(ctx context.Context, a *Attempt) (*ApprovalData, *Error) {
-	raw, err := json.Marshal(a.event)
+// hold keeps the request until a decision or its expiry. The kept copy
+// expects the instance at the type it has now (fromInstanceType), so that
+// an approval of "g.n2.large → g.n2.xlarge" can never resize a machine
+// that someone changed meanwhile: the approved run then fails
+// unexpected_current_type.
+func (g gate) hold(ctx context.Context, a *Attempt, p *Plan) (*ApprovalData, *Error) {
+	raw, err := pinned(a.event, p.Instance.InstanceType)
 	if err != nil {
 		return nil, Errorf(CodeInvalidRequest, "", "the request could not be kept for approval: %v", err)
 	}
@@ -57,6 +61,23 @@ func (g gate) hold(ctx context.Context, a *Attempt) (*ApprovalData, *Error) {
 	}
 	a.Log.Info("request held for approval", zap.String("approvalId", id), zap.Time("expiresAt", expires))
 	return &ApprovalData{ID: id, ExpiresAt: expires.Format(time.RFC3339)}, nil
+}
+
+// pinned is e, structured, with data.fromInstanceType set to current
+// unless the request already names one.
+func pinned(e *event.Event, current string) ([]byte, error) {
+	var data map[string]json.RawMessage
+	if err := json.Unmarshal(e.Data(), &data); err != nil {
+		return nil, err
+	}
+	if _, ok := data["fromInstanceType"]; !ok {
+		data["fromInstanceType"], _ = json.Marshal(current)
+	}
+	c := e.Clone()
+	if err := c.SetData(event.ApplicationJSON, data); err != nil {
+		return nil, err
+	}
+	return json.Marshal(c)
 }
 
 // decision is an approved or rejected event, validated.

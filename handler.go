@@ -145,7 +145,7 @@ func (h *Handler) run(d *delivery, a *Attempt, guards *stateGuards) report {
 		return r
 	}
 	if h.gate.needs(a) {
-		r.approval, r.err = h.gate.hold(d.ctx, a)
+		r.approval, r.err = h.gate.hold(d.ctx, a, r.plan)
 		return r
 	}
 	begin := func() *Error { return guards.begin(d.ctx, a) }

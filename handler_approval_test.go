@@ -56,8 +56,8 @@ func pending(t *testing.T, r *rig, e event.Event) string {
 // Alerts propose, tickets decide: the held request runs in full when a
 // ticket approves it, and its outcome names the original request and the
 // approval. docs/contract.md §8.
-func TestApprovalLoop(t *testing.T) {
-	r := newRig(t, withApprovals(nil))
+func approvalLoop(t *testing.T, st testkit.Option) {
+	r := newRig(t, st, withApprovals(nil))
 	req := request(relative("i-ladder01", "up"))
 	id := pending(t, r, req)
 
@@ -92,9 +92,9 @@ func TestApprovalLoop(t *testing.T) {
 	}
 }
 
-func TestApprovalRefusals(t *testing.T) {
+func approvalRefusals(t *testing.T, st testkit.Option) {
 	c := &clock{t: time.Now()}
-	r := newRig(t, withApprovals(c), withCooldown(time.Hour))
+	r := newRig(t, st, withApprovals(c), withCooldown(time.Hour))
 	type row struct {
 		name   string
 		event  func() event.Event
@@ -138,8 +138,8 @@ func TestApprovalRefusals(t *testing.T) {
 // A request that would be refused is refused now, not held; a dry run and
 // a source that needs no approval are not held; the approved run meets
 // every guard again with fresh describe calls.
-func TestApprovalGateChecksNow(t *testing.T) {
-	r := newRig(t, withApprovals(nil), withCooldown(time.Hour))
+func approvalGateChecksNow(t *testing.T, st testkit.Option) {
+	r := newRig(t, st, withApprovals(nil), withCooldown(time.Hour))
 	if out := r.Handle(t, request(resize("i-arrears01", "g.n2.large"))); out.Err() == nil || out.Event.Type != resizer.TypeFailed {
 		t.Fatalf("a request JD would refuse was not refused now: %s", out.Event.JSON)
 	}
@@ -164,5 +164,45 @@ func TestApprovalGateChecksNow(t *testing.T) {
 	out := r.Handle(t, decision(resizer.TypeApproved, "jira/OPS", "OPS-9:1", id, "x"))
 	if e := out.Err(); e == nil || e.Reason != resizer.ReasonCooldownActive || out.Data.Approval == nil || out.Data.Approval.ID != id {
 		t.Fatalf("want cooldown_active at approval time, got %s", out.Event.JSON)
+	}
+}
+
+// An approval never resizes a machine that changed type after it was held:
+// the approved run finds it at another type and refuses.
+func approvalOfAChangedInstance(t *testing.T, st testkit.Option) {
+	r := newRig(t, st, withApprovals(nil))
+	id := pending(t, r, request(resize("i-stopped01", "g.n2.large")))
+	inst, _ := r.Sim.Instance("cn-north-1", "i-stopped01")
+	inst.InstanceType = "g.n3.large"
+	r.Sim.PutInstance("cn-north-1", inst)
+	before := r.StateChanging()
+	out := r.Handle(t, decision(resizer.TypeApproved, "jira/OPS", "OPS-11:1", id, "x"))
+	if e := out.Err(); e == nil || e.Reason != resizer.ReasonUnexpectedCurrentType {
+		t.Fatalf("want unexpected_current_type, got %s", out.Event.JSON)
+	}
+	if r.StateChanging() != before {
+		t.Fatal("the approval changed a machine that changed type meanwhile")
+	}
+	long := decision(resizer.TypeApproved, "jira/OPS", "OPS-12:1", strings.Repeat("a", 10<<10), "x")
+	if out := r.Handle(t, long); out.Err() == nil || out.Err().Code != resizer.CodeInvalidRequest {
+		t.Fatalf("a 10 KB approval id: %s", out.Event.JSON)
+	}
+}
+
+// TestApprovals runs every row of docs/contract.md §8 against both stores.
+func TestApprovals(t *testing.T) {
+	for _, st := range []struct {
+		name  string
+		store func(*testing.T) testkit.Option
+	}{
+		{"memory", func(*testing.T) testkit.Option { return testkit.WithOptions(func(*resizer.Options) {}) }},
+		{"dynamodb", func(t *testing.T) testkit.Option { return withStore(dynamoStore(t)) }},
+	} {
+		t.Run(st.name, func(t *testing.T) {
+			t.Run("loop", func(t *testing.T) { approvalLoop(t, st.store(t)) })
+			t.Run("refusals", func(t *testing.T) { approvalRefusals(t, st.store(t)) })
+			t.Run("checks now", func(t *testing.T) { approvalGateChecksNow(t, st.store(t)) })
+			t.Run("changed instance", func(t *testing.T) { approvalOfAChangedInstance(t, st.store(t)) })
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,6 +71,8 @@ func run() error {
 			"WEBHOOK_SECRET":     "demo-webhook-secret",
 			"WEBHOOK_TOKEN":      "demo-webhook-token",
 			"LOG_LEVEL":          "warn",
+			// Alerts from this source propose; a ticket decides (approvalLoop).
+			"APPROVAL_REQUIRED_SOURCES": "alertmanager/oncall",
 		},
 		Stdout: io.Discard, Stderr: io.Discard,
 	})
@@ -91,20 +94,18 @@ func run() error {
 		}
 		return files[i] < files[j]
 	})
-	var succeeded, failed int
-	for _, f := range files {
-		payload, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
+	counts := map[string]int{}
+	// send invokes the function with one payload and prints its answer and
+	// every outcome event the sink received for it, which it returns.
+	send := func(title string, payload []byte) ([][]byte, error) {
 		mu.Lock()
 		seen := len(received)
 		mu.Unlock()
 		answer, functionErr, err := emu.Invoke(ctx, payload)
 		if err != nil {
-			return fmt.Errorf("invoking with %s: %w", f, err)
+			return nil, fmt.Errorf("invoking with %s: %w", title, err)
 		}
-		fmt.Printf("=== sam local invoke -e %s\n", f)
+		fmt.Printf("=== %s\n", title)
 		fmt.Printf("--- function answer%s: %s\n", map[bool]string{true: " (Lambda error)", false: ""}[functionErr], summary(answer))
 		mu.Lock()
 		fresh := append([][]byte(nil), received[seen:]...)
@@ -114,19 +115,75 @@ func run() error {
 			_ = json.Indent(&out, ev, "", "  ")
 			var head struct{ Type string }
 			_ = json.Unmarshal(ev, &head)
-			if head.Type == "com.jdcloud.vm.resize.succeeded" {
-				succeeded++
-			} else {
-				failed++
-			}
+			counts[strings.TrimPrefix(head.Type, "com.jdcloud.vm.resize.")]++
 			fmt.Printf("--- outcome event at the sink:\n%s\n", out.String())
 		}
 		fmt.Println()
+		return fresh, nil
 	}
-	fmt.Printf("%d outcome events: %d succeeded, %d failed. The simulator saw %d signed JD Cloud calls (%d resizeInstance).\n",
-		succeeded+failed, succeeded, failed, len(sim.Requests()), sim.Calls(jdcloudsim.OpResizeInstance))
-	if succeeded == 0 || failed == 0 {
-		return fmt.Errorf("expected both succeeded and failed outcomes")
+	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "approval-") {
+			continue // approvalLoop sends these, with the id they need
+		}
+		payload, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if _, err := send("sam local invoke -e "+f, payload); err != nil {
+			return err
+		}
+	}
+	if err := approvalLoop(send); err != nil {
+		return err
+	}
+	fmt.Printf("%d outcome events: %d succeeded, %d failed, %d pending approval. The simulator saw %d signed JD Cloud calls (%d resizeInstance).\n",
+		counts["succeeded"]+counts["failed"]+counts["pending"], counts["succeeded"], counts["failed"], counts["pending"],
+		len(sim.Requests()), sim.Calls(jdcloudsim.OpResizeInstance))
+	if counts["succeeded"] == 0 || counts["failed"] == 0 || counts["pending"] == 0 {
+		return fmt.Errorf("expected succeeded, failed and pending outcomes")
+	}
+	return nil
+}
+
+// placeholder is where an approval sample's approval id goes: the id is
+// issued when the request is held, so a sample cannot know it.
+const placeholder = "REPLACE-WITH-THE-PENDING-OUTCOME-APPROVAL-ID"
+
+// approvalLoop shows alerts proposing and tickets deciding: an alert from
+// alertmanager/oncall is held pending, a ticket approves it and it runs;
+// a second alert is held and a ticket rejects it.
+func approvalLoop(send func(string, []byte) ([][]byte, error)) error {
+	request, err := os.ReadFile("events/approval-request.json")
+	if err != nil {
+		return err
+	}
+	for _, step := range []struct{ instance, decision string }{
+		{"i-ladder01", "events/approval-approved.json"},
+		{"i-ladder03", "events/approval-rejected.json"},
+	} {
+		req := request
+		if step.instance != "i-ladder01" {
+			req = bytes.ReplaceAll(bytes.ReplaceAll(request, []byte("i-ladder01"), []byte(step.instance)), []byte("approval-demo-1"), []byte("approval-demo-2"))
+		}
+		outs, err := send("an alert that needs approval: events/approval-request.json for "+step.instance, req)
+		if err != nil {
+			return err
+		}
+		var pending struct {
+			Type string
+			Data struct{ Approval struct{ ID string } }
+		}
+		if len(outs) != 1 || json.Unmarshal(outs[0], &pending) != nil || pending.Data.Approval.ID == "" {
+			return fmt.Errorf("the alert was not held for approval")
+		}
+		decision, err := os.ReadFile(step.decision)
+		if err != nil {
+			return err
+		}
+		decision = bytes.ReplaceAll(decision, []byte(placeholder), []byte(pending.Data.Approval.ID))
+		if _, err := send("the ticket decides: "+step.decision+" with approval id "+pending.Data.Approval.ID, decision); err != nil {
+			return err
+		}
 	}
 	return nil
 }
