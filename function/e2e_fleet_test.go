@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -155,5 +161,96 @@ func TestStaggeredRequestsAcrossProcesses(t *testing.T) {
 	}
 	if n != 6 {
 		t.Fatalf("resizeInstance calls = %d for 6 instances, want 6", n)
+	}
+}
+
+// bootstrapPID finds the bootstrap process whose environment holds marker.
+func bootstrapPID(t *testing.T, marker string) int {
+	t.Helper()
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
+		if err != nil || !bytes.Contains(env, []byte(marker)) {
+			continue
+		}
+		if exe, _ := os.Readlink(filepath.Join("/proc", d.Name(), "exe")); strings.HasSuffix(exe, "/bootstrap") {
+			return pid
+		}
+	}
+	t.Fatalf("no bootstrap process with %s", marker)
+	return 0
+}
+
+// Killing the copy that holds an instance mid-operation (by pid) lets the
+// other copy take the instance over once the hold's lease — the killed
+// invocation's deadline — has passed, and never before.
+func TestKilledHolderIsTakenOverAfterItsLease(t *testing.T) {
+	if _, err := os.Stat("/proc/self/environ"); err != nil {
+		t.Fatal("this test finds the bootstrap process through /proc (Linux)")
+	}
+	srv, err := dynalite.Shared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := jdcloudsim.Start(jdcloudsim.Options{Transition: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	sink := newSink(t, 0)
+	table := dynalite.NewTable(t, srv.Client())
+	env := func(marker string) map[string]string {
+		return map[string]string{
+			"JDCLOUD_ACCESS_KEY": jdcloudsim.DemoAccessKey, "JDCLOUD_SECRET_KEY": jdcloudsim.DemoSecretKey,
+			"JDCLOUD_ENDPOINT": sim.URL(), "RESULT_SINK_URL": sink.URL, "ALLOW_STOP": "true",
+			"IDEMPOTENCY_TABLE": table, "AWS_ENDPOINT_URL_DYNAMODB": srv.Endpoint(),
+			"AWS_ACCESS_KEY_ID": dynalite.AccessKeyID, "AWS_SECRET_ACCESS_KEY": dynalite.SecretAccessKey,
+			"AWS_REGION": "us-east-1", "RESIZER_TEST_COPY": marker,
+		}
+	}
+	bin := rie.BuildBootstrap(t, "..")
+	const lease = 6 * time.Second
+	start := func(marker string, timeout time.Duration) *e2e {
+		logs := &lockedBuffer{}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		emu, err := rie.Start(ctx, rie.Options{Binary: bin, Env: env(marker), Stdout: logs, Stderr: logs, Timeout: timeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = emu.Close() })
+		return &e2e{sim: sim, sink: sink, emu: emu, logs: logs}
+	}
+	a, b := start("copy-a", lease), start("copy-b", time.Minute)
+
+	request := func(id string) []byte {
+		return cloudEvent(t, resizer.TypeRequested, "ticketing/ops", id,
+			map[string]any{"regionId": "cn-north-1", "instanceId": "i-running01", "instanceType": "g.n2.large", "stopIfRunning": true})
+	}
+	began := time.Now()
+	go func() { _, _, _ = a.emu.Invoke(context.Background(), request("held-by-a")) }()
+	for sim.Calls(jdcloudsim.OpStopInstance) == 0 {
+		if time.Since(began) > 10*time.Second {
+			t.Fatalf("copy a never stopped the instance\n%s", a.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := syscall.Kill(bootstrapPID(t, "RESIZER_TEST_COPY=copy-a"), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	busy := func(id string) (bool, string) {
+		body, ferr := b.invoke(t, request(id))
+		return ferr && strings.Contains(string(body), "being changed by another request"), string(body)
+	}
+	if ok, body := busy("b-before-lease"); !ok {
+		t.Fatalf("before the dead holder's lease ended: %s", body)
+	}
+	time.Sleep(time.Until(began.Add(lease + 2*time.Second)))
+	if ok, body := busy("b-after-lease"); ok {
+		t.Fatalf("after the lease the hold was not taken over: %s", body)
 	}
 }
