@@ -129,28 +129,46 @@ func (g gate) parseDecision(e event.Event) (decision, *Error) {
 	return dec, nil
 }
 
-// held finds the request an approval names, still within its expiry.
-func (g gate) held(ctx context.Context, dec decision) (Request, *event.Event, *Error) {
+// held finds the request an approval names.
+func (g gate) held(ctx context.Context, dec decision) (Request, *event.Event, time.Time, *Error) {
 	h, err := g.store.GetHeld(ctx, dec.id)
 	switch {
 	case err != nil:
-		return Request{}, nil, ErrorFrom(ctx, "approval store", err)
+		return Request{}, nil, time.Time{}, ErrorFrom(ctx, "approval store", err)
 	case h == nil:
-		return Request{}, nil, Errorf(CodeNotFound, ReasonApprovalNotFound,
-			"no request is waiting for approval id %s (never issued, or forgotten after its expiry)", Quote(dec.id))
-	case g.now().After(h.Expires):
-		return Request{}, nil, Errorf(CodePolicyDenied, ReasonApprovalExpired,
-			"approval id %s expired at %s; the alert or ticket must ask again", Quote(dec.id), h.Expires.UTC().Format(time.RFC3339))
+		return Request{}, nil, time.Time{}, Errorf(CodeNotFound, ReasonApprovalNotFound,
+			"no request is waiting for approval id %s (never issued, or forgotten a day after its expiry)", Quote(dec.id))
 	}
 	var e event.Event
 	if err := json.Unmarshal(h.Request, &e); err != nil {
-		return Request{}, nil, Errorf(CodeInvalidRequest, "", "the request held under approval id %s is unreadable: %v", Quote(dec.id), err)
+		return Request{}, nil, time.Time{}, Errorf(CodeInvalidRequest, "", "the request held under approval id %s is unreadable: %v", Quote(dec.id), err)
 	}
 	req, perr := ParseRequest(e)
 	if perr != nil {
-		return Request{}, nil, perr
+		return Request{}, nil, time.Time{}, perr
 	}
-	return req, &e, nil
+	return req, &e, h.Expires, nil
+}
+
+// verdict is what a decision does to its held request short of running
+// it: nil for an approval in time; approval_expired, or approval_rejected.
+func (g gate) verdict(dec decision, expires time.Time) (*ApprovalData, *Error) {
+	switch {
+	case g.now().After(expires):
+		return &ApprovalData{ID: dec.id}, Errorf(CodePolicyDenied, ReasonApprovalExpired,
+			"approval id %s expired at %s; the alert or ticket must ask again", Quote(dec.id), expires.UTC().Format(time.RFC3339))
+	case !dec.approve:
+		return &ApprovalData{ID: dec.id, RejectedBy: dec.by}, Errorf(CodePolicyDenied, ReasonApprovalRejected,
+			"the request held under approval id %s was rejected%s", Quote(dec.id), by(dec.by))
+	}
+	return &ApprovalData{ID: dec.id, ApprovedBy: dec.by}, nil
+}
+
+func by(who string) string {
+	if who == "" {
+		return ""
+	}
+	return " by " + Quote(who)
 }
 
 // approvalKey is the ledger key of a decision: the approval id, so that a

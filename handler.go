@@ -85,15 +85,15 @@ func (h *Handler) attempt(d *delivery, a *Attempt, c *claim, r report) Outcome {
 }
 
 // decide runs an approved or rejected event: the held request it names runs
-// in full, or ends rejected; a second decision of one approval id replays
-// the first one's outcome.
+// in full, or ends rejected or expired; a second decision of one approval
+// id replays the first one's outcome.
 func (h *Handler) decide(d *delivery, e event.Event) Outcome {
 	dec, err := h.gate.parseDecision(e)
 	if err != nil {
 		return h.outcomes.announce(d, h.outcomes.build(d, report{err: err}))
 	}
 	d.log = d.log.With(zap.String("approvalId", dec.id))
-	req, held, err := h.gate.held(d.ctx, dec)
+	req, held, expires, err := h.gate.held(d.ctx, dec)
 	if err != nil {
 		return h.outcomes.announce(d, h.outcomes.build(d, report{err: err}))
 	}
@@ -103,10 +103,9 @@ func (h *Handler) decide(d *delivery, e event.Event) Outcome {
 	if replay != nil {
 		return h.outcomes.announce(d, *replay)
 	}
-	approval := &ApprovalData{ID: dec.id, ApprovedBy: dec.by}
-	if err == nil && !dec.approve {
-		approval = &ApprovalData{ID: dec.id, RejectedBy: dec.by}
-		err = Errorf(CodePolicyDenied, ReasonApprovalRejected, "the request held under approval id %s was rejected%s", Quote(dec.id), by(dec.by))
+	approval, verdict := h.gate.verdict(dec, expires)
+	if err == nil && verdict != nil {
+		err = verdict
 	}
 	if err != nil {
 		out := h.outcomes.build(d, report{req: &req, err: err, approval: approval})
@@ -118,13 +117,6 @@ func (h *Handler) decide(d *delivery, e event.Event) Outcome {
 	d.log.Info("approved request runs", zap.String("approvedBy", dec.by))
 	a := &Attempt{Request: req, Holder: h.newID(), Deadline: d.deadline, Log: d.log, event: held, approved: true}
 	return h.outcomes.announce(d, h.attempt(d, a, c, report{approval: approval}))
-}
-
-func by(who string) string {
-	if who == "" {
-		return ""
-	}
-	return " by " + Quote(who)
 }
 
 // run takes a claimed request from the state guards to the operator.

@@ -57,7 +57,8 @@ func pending(t *testing.T, r *rig, e event.Event) string {
 // ticket approves it, and its outcome names the original request and the
 // approval. docs/contract.md §8.
 func approvalLoop(t *testing.T, st testkit.Option) {
-	r := newRig(t, st, withApprovals(nil))
+	c := &clock{t: time.Now()}
+	r := newRig(t, st, withApprovals(c))
 	req := request(relative("i-ladder01", "up"))
 	id := pending(t, r, req)
 
@@ -78,7 +79,9 @@ func approvalLoop(t *testing.T, st testkit.Option) {
 	if n := r.Sim.Calls("resizeInstance"); n != 1 {
 		t.Fatalf("resizeInstance calls = %d", n)
 	}
-	// A second approval (another Jira event) and a late rejection replay.
+	// A second approval (another Jira event) and a late rejection replay,
+	// even once the approval's time is up.
+	c.Add(2 * time.Hour)
 	for _, e := range []event.Event{
 		decision(resizer.TypeApproved, "jira/OPS", "OPS-7:10002", id, "bo@example.com"),
 		decision(resizer.TypeRejected, "jira/OPS", "OPS-7:10003", id, "bo@example.com"),
