@@ -20,7 +20,8 @@ type fired struct {
 	annotations map[string]string
 }
 
-// Fire posts a firing alert with the real amtool (amtool alert add), its
+// Fire posts a firing alert with the real amtool (amtool alert add, which
+// posts to Alertmanager's API v2, POST /api/v2/alerts, as Prometheus does), its
 // startsAt now, as a Prometheus sets it, and no endsAt (Alertmanager then
 // resolves it by itself after resolve_timeout, 5m, unless it is fired
 // again). It returns that startsAt, in UTC and to the millisecond amtool
