@@ -69,7 +69,9 @@ func run() error {
 			"RESULT_SINK_URL":    sink.URL,
 			"WEBHOOK_SECRET":     "demo-webhook-secret",
 			"WEBHOOK_TOKEN":      "demo-webhook-token",
-			"LOG_LEVEL":          "warn",
+			// Where events/apigw-jira.json's ticket keeps the request.
+			"JIRA_FIELDS": "instanceId=customfield_10050,regionId=customfield_10051,instanceType=customfield_10052,dryRun=customfield_10055",
+			"LOG_LEVEL":   "warn",
 		},
 		Stdout: io.Discard, Stderr: io.Discard,
 	})
