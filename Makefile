@@ -19,10 +19,11 @@ build:
 build-ResizeFunction:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./function
 
-## tools: the emulator and dynalite the tests run against (idempotent)
+## tools: the emulator, dynalite and Prometheus Alertmanager the tests run against (idempotent)
 tools:
 	@scripts/install-rie.sh >/dev/null
 	@scripts/dynalite.sh >/dev/null
+	@scripts/alertmanager.sh >/dev/null
 
 ## test: every test, end to end under the Lambda Runtime Interface Emulator included
 test: tools build

@@ -27,6 +27,7 @@ import (
 
 	"github.com/jdcloud-vm-resizer/resizer"
 	"github.com/jdcloud-vm-resizer/resizer/internal/testkit"
+	"github.com/jdcloud-vm-resizer/resizer/webhook"
 )
 
 type sampleObj = testkit.Obj
@@ -54,6 +55,27 @@ var sampleFiles = map[string][]sampleWant{
 	"sqs-batch.json":        {{"i-stopped01", "g.n2.large", "", true}, {"i-stopped02", "g.n2.large", "", true}},
 	"eventbridge.json":      {{"i-stopped02", "g.n2.large", "", true}},
 	"sns.json":              {{"i-stopped01", "g.n2.large", "", true}},
+	// The native routes of docs/contract.md §7, as a Function URL delivers
+	// them: dry runs of instances no sample resizes (a resized one is
+	// still resizing when the next sample comes), so that the demo can send
+	// them in any order.
+	"apigw-alertmanager.json":    {{"i-stopped02", "g.n2.large", "", true}, {"i-agmember01", "g.n2.large", "", true}},
+	"apigw-grafana.json":         {{"i-agmember01", "g.n2.large", "", true}},
+	"apigw-jdcloud-monitor.json": {{"i-stopped02", "g.n2.large", "", true}},
+	"apigw-jira.json":            {{"i-stopped02", "g.n2.large", "", true}},
+}
+
+// sampleJiraFields is the JIRA_FIELDS the demo (and the end-to-end test)
+// runs with, which apigw-jira.json's custom fields follow.
+const sampleJiraFields = "instanceId=customfield_10050,regionId=customfield_10051,instanceType=customfield_10052,dryRun=customfield_10055"
+
+// sampleRoutes are the paths of the route samples, and the content type
+// each delivers.
+var sampleRoutes = map[string]string{
+	"apigw-alertmanager.json":    "/alertmanager",
+	"apigw-grafana.json":         "/grafana",
+	"apigw-jdcloud-monitor.json": "/jdcloud-monitor",
+	"apigw-jira.json":            "/jira",
 }
 
 // sampleWebhookSecret is the demo's WEBHOOK_SECRET, which the HTTP samples
@@ -85,7 +107,7 @@ var (
 	sampleRegionRE   = regexp.MustCompile(`^[a-z]{2}-[a-z]+-[0-9]+$`)
 	sampleInstanceRE = regexp.MustCompile(`^i-[0-9a-z]{6,32}$`)
 	sampleTypeRE     = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9-]+){1,3}$`)
-	sampleSourceRE   = regexp.MustCompile(`^[a-z0-9-]+/[a-z0-9-]+$`)
+	sampleSourceRE   = regexp.MustCompile(`^[a-z0-9-]+/[A-Za-z0-9-]+$`) // Jira project keys are upper case
 )
 
 // sampleViolations lists the docs/contract.md §3 rules a request breaks.
@@ -157,6 +179,9 @@ func TestSampleEventsAreWellFormed(t *testing.T) {
 		name := e.Name()
 		if strings.HasSuffix(name, ".go") {
 			continue // this package's own code, not a sample
+		}
+		if _, ok := approvalSamples[name]; ok {
+			continue // TestApprovalSamples
 		}
 		seen[name] = true
 		t.Run(name, func(t *testing.T) {
@@ -287,7 +312,12 @@ func sampleStructured(t *testing.T, where string, raw []byte) event.Event {
 func sampleHTTP(t *testing.T, name string, p sampleObj) []event.Event {
 	t.Helper()
 	sampleSame(t, "routeKey", p["routeKey"], `"$default"`)
-	sampleSame(t, "rawPath", p["rawPath"], `"/"`)
+	path := "/"
+	if r, ok := sampleRoutes[name]; ok {
+		path = r
+	}
+	sampleSame(t, "rawPath", p["rawPath"], strconv.Quote(path))
+	sampleSame(t, "requestContext.http.path", sampleAt(t, p, "requestContext", "http", "path"), strconv.Quote(path))
 	sampleSame(t, "requestContext.http.method", sampleAt(t, p, "requestContext", "http", "method"), `"POST"`)
 	headers := map[string]string{}
 	for k, v := range sampleAt(t, p, "headers").(sampleObj) {
@@ -311,6 +341,9 @@ func sampleHTTP(t *testing.T, name string, p sampleObj) []event.Event {
 	}
 	if wantB64 := name == "apigw-batch.json"; b64 != wantB64 {
 		t.Errorf("isBase64Encoded = %v, want %v", b64, wantB64)
+	}
+	if path != "/" {
+		return sampleRoute(t, name, path, p["rawQueryString"], headers, body)
 	}
 	if name == "apigw-binary.json" {
 		// A signature covers the body only, not the ce-* headers that
@@ -464,4 +497,161 @@ func sampleCheckRequest(t *testing.T, where string, ev event.Event, want sampleW
 	if r.FromInstanceType != "" && r.FromInstanceType != current {
 		t.Errorf("%s: fromInstanceType %s, but the fixture's %s is %s", where, r.FromInstanceType, r.InstanceID, current)
 	}
+}
+
+// sampleRoute checks a route sample's authentication the way its sender
+// makes it, and decodes its body with the decoder the function runs on that
+// route, returning the request events it builds.
+func sampleRoute(t *testing.T, name, path string, query any, headers map[string]string, body []byte) []event.Event {
+	t.Helper()
+	if cl := headers["content-length"]; cl != strconv.Itoa(len(body)) {
+		t.Errorf("content-length %s, body is %d bytes", cl, len(body))
+	}
+	if mt, _, err := mime.ParseMediaType(headers["content-type"]); err != nil || mt != "application/json" {
+		t.Errorf("content-type %q, want application/json", headers["content-type"])
+	}
+	hexMAC := func(msg []byte) string {
+		mac := hmac.New(sha256.New, []byte(sampleWebhookSecret))
+		mac.Write(msg)
+		return hex.EncodeToString(mac.Sum(nil))
+	}
+	// Exactly the credential the sender can carry, and no other, so that
+	// each sample shows one way in.
+	want := map[string]string{}
+	wantQuery := ""
+	switch path {
+	case "/alertmanager":
+		want["authorization"] = "Bearer " + sampleWebhookToken // http_config.authorization: it cannot sign
+	case "/grafana":
+		want["x-grafana-alerting-signature"] = hexMAC(body) // no timestamp header: a sample must not go stale
+	case "/jdcloud-monitor":
+		wantQuery = "token=" + sampleWebhookToken // the callback URL is all JD lets the operator set
+	case "/jira":
+		want["x-hub-signature"] = "sha256=" + hexMAC(body)
+	}
+	for _, h := range []string{"authorization", "x-hub-signature", "x-hub-signature-256", "x-grafana-alerting-signature", "x-grafana-alerting-timestamp"} {
+		if headers[h] != want[h] {
+			t.Errorf("header %s = %q, want %q", h, headers[h], want[h])
+		}
+	}
+	if query != wantQuery {
+		t.Errorf("rawQueryString %v, want %q", query, wantQuery)
+	}
+
+	var res webhook.Result
+	var err error
+	switch path {
+	case "/alertmanager":
+		res, err = webhook.Alertmanager(body, webhook.DefaultLabels())
+	case "/grafana":
+		res, err = webhook.Grafana(body, webhook.DefaultLabels())
+	case "/jdcloud-monitor":
+		res, err = webhook.JDCloudMonitor(body, "")
+	case "/jira":
+		fields, ferr := webhook.ParseJiraFields(sampleJiraFields)
+		if ferr != nil {
+			t.Fatal(ferr)
+		}
+		res, err = webhook.Jira(body, webhook.JiraConfig{Fields: fields})
+	}
+	if err != nil {
+		t.Fatalf("%s: the function refuses the body: %v", path, err)
+	}
+	if path == "/alertmanager" && res.Resolved != 1 {
+		t.Errorf("%d resolved alerts, want 1: the demo shows that a resolved alert builds nothing", res.Resolved)
+	}
+	var out []event.Event
+	for i, it := range res.Items {
+		if it.Err != nil {
+			t.Errorf("item %d: %v", i, it.Err)
+			continue
+		}
+		raw, err := json.Marshal(it.Event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, sampleStructured(t, fmt.Sprintf("%s item %d", path, i), raw))
+	}
+	return out
+}
+
+// approvalSamples are the samples of the approval loop (docs/contract.md
+// §8), with the event type each builds: an alert that needs approval, and
+// the decisions that `make demo` sends with the approval id the pending
+// outcome announced in place of samplePlaceholder.
+var approvalSamples = map[string]string{
+	"approval-request.json":    resizer.TypeRequested,
+	"approval-approved.json":   resizer.TypeApproved,
+	"approval-rejected.json":   resizer.TypeRejected,
+	"apigw-jira-approval.json": resizer.TypeApproved,
+}
+
+const samplePlaceholder = "REPLACE-WITH-THE-PENDING-OUTCOME-APPROVAL-ID"
+
+func TestApprovalSamples(t *testing.T) {
+	for name, typ := range approvalSamples {
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev event.Event
+			if name == "apigw-jira-approval.json" {
+				ev = sampleJiraApproval(t, raw)
+			} else if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Fatalf("not a CloudEvent: %v", err)
+			}
+			if err := ev.Validate(); err != nil || ev.Type() != typ {
+				t.Fatalf("type %q (%v), want %q", ev.Type(), err, typ)
+			}
+			if typ == resizer.TypeRequested {
+				req, perr := resizer.ParseRequest(ev)
+				if perr != nil {
+					t.Fatalf("the function refuses it: %v", perr)
+				}
+				if !strings.HasPrefix(req.Source, "alertmanager/oncall") || !req.Relative() || req.DryRun {
+					t.Fatalf("want a state-changing relative request from alertmanager/oncall (the demo's APPROVAL_REQUIRED_SOURCES), got %+v", req)
+				}
+				return
+			}
+			if !strings.HasPrefix(ev.Source(), "jira/") {
+				t.Errorf("source %q: the default APPROVER_SOURCES is jira/", ev.Source())
+			}
+			var data map[string]string
+			if err := json.Unmarshal(ev.Data(), &data); err != nil || data["approvalId"] != samplePlaceholder {
+				t.Errorf("data %s: approvalId must be the placeholder %s", ev.Data(), samplePlaceholder)
+			}
+		})
+	}
+}
+
+// sampleJiraApproval checks the Jira approval's Function URL event and
+// returns the approval the /jira route builds from it.
+func sampleJiraApproval(t *testing.T, raw []byte) event.Event {
+	t.Helper()
+	var p struct {
+		RawPath string            `json:"rawPath"`
+		Headers map[string]string `json:"headers"`
+		Body    string            `json:"body"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil || p.RawPath != "/jira" {
+		t.Fatalf("want a Function URL event to /jira: %v", err)
+	}
+	mac := hmac.New(sha256.New, []byte(sampleWebhookSecret))
+	mac.Write([]byte(p.Body))
+	if want := "sha256=" + hex.EncodeToString(mac.Sum(nil)); p.Headers["x-hub-signature"] != want {
+		t.Errorf("x-hub-signature is stale for this body; want %s", want)
+	}
+	if cl := p.Headers["content-length"]; cl != strconv.Itoa(len(p.Body)) {
+		t.Errorf("content-length %s, body is %d bytes", cl, len(p.Body))
+	}
+	fields, err := webhook.ParseJiraFields(sampleJiraFields + ",approvalId=customfield_10054")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := webhook.Jira([]byte(p.Body), webhook.JiraConfig{Fields: fields})
+	if err != nil || len(res.Items) != 1 || res.Items[0].Err != nil {
+		t.Fatalf("the /jira route builds %+v (%v), want one approval", res.Items, err)
+	}
+	return res.Items[0].Event
 }

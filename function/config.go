@@ -11,6 +11,7 @@ import (
 
 	resizer "github.com/jdcloud-vm-resizer/resizer"
 	"github.com/jdcloud-vm-resizer/resizer/trigger"
+	"github.com/jdcloud-vm-resizer/resizer/webhook"
 )
 
 // config is the environment of docs/contract.md §2, parsed and checked once at start.
@@ -32,7 +33,9 @@ type config struct {
 	Port                 int
 	ShutdownGrace        time.Duration // HTTP server mode: SIGTERM → in-flight deliveries may finish for this long
 	BatchConcurrency     int
-	RateLimit            float64 // JD Cloud requests per second, shared by all records
+	RateLimit            float64            // JD Cloud requests per second, shared by all records
+	Labels               webhook.Labels     // ALERT_INSTANCE_LABEL, ALERT_REGION_LABEL, DEFAULT_REGION
+	Jira                 webhook.JiraConfig // JIRA_APPROVED_STATUS, JIRA_REJECTED_STATUS, JIRA_FIELDS, DEFAULT_REGION
 	Fleet                fleetConfig
 }
 
@@ -45,6 +48,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.readJDCloud(e)
 	c.readOutcomes(e)
 	c.readWebhooks(e)
+	c.readSources(e)
 	c.readPolicy(e)
 	c.readStore(e)
 	c.readFleet(e)
@@ -101,6 +105,54 @@ func (c *config) readWebhooks(e *env) {
 	c.WebhookSecret = e.getenv("WEBHOOK_SECRET")
 	c.WebhookToken = e.getenv("WEBHOOK_TOKEN")
 	e.boolean("ALLOW_UNAUTHENTICATED", &c.AllowUnauthenticated)
+}
+
+// readSources reads what the native routes of docs/contract.md §7 need: the
+// alert label names, the default region and Jira's statuses and fields.
+// The webhook package judges the values, so that configuration and
+// decoders can never disagree on what is valid.
+func (c *config) readSources(e *env) {
+	c.Labels = webhook.Labels{
+		Instance:      e.str("ALERT_INSTANCE_LABEL", webhook.DefaultInstanceLabel),
+		Region:        e.str("ALERT_REGION_LABEL", webhook.DefaultRegionLabel),
+		DefaultRegion: e.getenv("DEFAULT_REGION"),
+	}
+	c.Jira = webhook.JiraConfig{
+		Approved:      e.str("JIRA_APPROVED_STATUS", webhook.DefaultJiraApproved),
+		Rejected:      e.str("JIRA_REJECTED_STATUS", webhook.DefaultJiraRejected),
+		DefaultRegion: c.Labels.DefaultRegion,
+	}
+	fields, err := webhook.ParseJiraFields(e.getenv("JIRA_FIELDS"))
+	if err != nil {
+		e.webhookErr(err)
+	}
+	c.Jira.Fields = fields
+	// The two checks whose message names two variables are made here, so
+	// that each complaint starts with one variable's name.
+	if c.Labels.Instance == c.Labels.Region {
+		e.fail("ALERT_REGION_LABEL", "is %s, as ALERT_INSTANCE_LABEL is, and the two labels must differ", resizer.Quote(c.Labels.Region))
+	} else if err := c.Labels.Validate(); err != nil {
+		e.webhookErr(err)
+	}
+	if strings.EqualFold(c.Jira.Approved, c.Jira.Rejected) {
+		e.fail("JIRA_REJECTED_STATUS", "is %s, as JIRA_APPROVED_STATUS is (letter case aside), and a transition cannot mean both", resizer.Quote(c.Jira.Rejected))
+		return
+	}
+	// DEFAULT_REGION was judged with the labels: once is enough.
+	jira := c.Jira
+	jira.DefaultRegion = ""
+	if err := jira.Validate(); err != nil {
+		e.webhookErr(err)
+	}
+}
+
+// webhookErr reports an error of the webhook package's Validate or
+// ParseJiraFields, whose messages start with the variable's name, in env's
+// "NAME: problem" form.
+func (e *env) webhookErr(err error) {
+	msg := strings.TrimPrefix(err.Error(), webhook.ErrConfig.Error()+": ")
+	name, rest, _ := strings.Cut(msg, " ")
+	e.fail(name, "%s", rest)
 }
 
 func (c *config) readPolicy(e *env) {

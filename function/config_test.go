@@ -23,6 +23,7 @@ import (
 	resizer "github.com/jdcloud-vm-resizer/resizer"
 	"github.com/jdcloud-vm-resizer/resizer/jdcloud"
 	"github.com/jdcloud-vm-resizer/resizer/sink"
+	"github.com/jdcloud-vm-resizer/resizer/webhook"
 )
 
 // Secret values present in every environment below, so that every error
@@ -73,6 +74,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Table:                "",
 		BatchConcurrency:     10,
 		AllowUnauthenticated: false,
+		Labels:               webhook.Labels{Instance: "jdcloud_instance_id", Region: "jdcloud_region"},
+		Jira:                 webhook.JiraConfig{Approved: "Approved", Rejected: "Rejected", Fields: map[string]string{}},
 		Fleet: fleetConfig{
 			FleetWindow: time.Hour, Approvers: []string{"jira/"}, ApprovalTTL: 24 * time.Hour,
 		},
@@ -175,6 +178,15 @@ func TestLoadConfigValidValues(t *testing.T) {
 			func(c config) any { return c.RateLimit }, 0.5},
 		{"rate limit high", map[string]string{"JDCLOUD_RATE_LIMIT": "1000"},
 			func(c config) any { return c.RateLimit }, 1000.0},
+		{"alert labels and default region", map[string]string{"ALERT_INSTANCE_LABEL": "instance", "ALERT_REGION_LABEL": "jd_region", "DEFAULT_REGION": "cn-east-2"},
+			func(c config) any { return c.Labels }, webhook.Labels{Instance: "instance", Region: "jd_region", DefaultRegion: "cn-east-2"}},
+		{"the default region is Jira's too", map[string]string{"DEFAULT_REGION": "cn-east-2"},
+			func(c config) any { return c.Jira.DefaultRegion }, "cn-east-2"},
+		{"jira statuses", map[string]string{"JIRA_APPROVED_STATUS": "Go ahead", "JIRA_REJECTED_STATUS": "Won't do"},
+			func(c config) any { return [2]string{c.Jira.Approved, c.Jira.Rejected} }, [2]string{"Go ahead", "Won't do"}},
+		{"jira fields", map[string]string{"JIRA_FIELDS": "instanceId=customfield_10050, regionId=customfield_10051,approvalId=customfield_10054"},
+			func(c config) any { return c.Jira.Fields },
+			map[string]string{"instanceId": "customfield_10050", "regionId": "customfield_10051", "approvalId": "customfield_10054"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,6 +275,20 @@ func TestLoadConfigBadValues(t *testing.T) {
 		{"rate limit NaN", map[string]string{"JDCLOUD_RATE_LIMIT": "NaN"}, "JDCLOUD_RATE_LIMIT", nil},
 		{"rate limit infinite", map[string]string{"JDCLOUD_RATE_LIMIT": "+Inf"}, "JDCLOUD_RATE_LIMIT", nil},
 		{"rate limit not a number", map[string]string{"JDCLOUD_RATE_LIMIT": "fast"}, "JDCLOUD_RATE_LIMIT", nil},
+
+		{"instance label not a label name", map[string]string{"ALERT_INSTANCE_LABEL": "jdcloud-instance"}, "ALERT_INSTANCE_LABEL", nil},
+		{"instance label in the resize_ namespace", map[string]string{"ALERT_INSTANCE_LABEL": "resize_instance"}, "ALERT_INSTANCE_LABEL", nil},
+		{"region label with a newline", map[string]string{"ALERT_REGION_LABEL": "region\nx"}, "ALERT_REGION_LABEL", nil},
+		{"the two labels equal", map[string]string{"ALERT_INSTANCE_LABEL": "host", "ALERT_REGION_LABEL": "host"}, "ALERT_REGION_LABEL", nil},
+		{"region label is the default instance label", map[string]string{"ALERT_REGION_LABEL": "jdcloud_instance_id"}, "ALERT_REGION_LABEL", nil},
+		{"default region not a region", map[string]string{"DEFAULT_REGION": "north"}, "DEFAULT_REGION", nil},
+		{"jira statuses equal but for case", map[string]string{"JIRA_APPROVED_STATUS": "Done", "JIRA_REJECTED_STATUS": "done"}, "JIRA_REJECTED_STATUS", nil},
+		{"jira approved status padded", map[string]string{"JIRA_APPROVED_STATUS": " Approved"}, "JIRA_APPROVED_STATUS", nil},
+		{"jira fields without =", map[string]string{"JIRA_FIELDS": "instanceId"}, "JIRA_FIELDS", nil},
+		{"jira fields unknown request field", map[string]string{"JIRA_FIELDS": "reason=summary"}, "JIRA_FIELDS", nil},
+		{"jira fields trailing comma", map[string]string{"JIRA_FIELDS": "instanceId=customfield_1,"}, "JIRA_FIELDS", nil},
+		{"jira fields mapped twice", map[string]string{"JIRA_FIELDS": "instanceId=customfield_1,instanceId=customfield_2"}, "JIRA_FIELDS", nil},
+		{"jira fields one Jira field twice", map[string]string{"JIRA_FIELDS": "instanceId=customfield_1,regionId=customfield_1"}, "JIRA_FIELDS", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -158,7 +158,10 @@ func parseOutcome(t *testing.T, raw []byte) outcomeEvent {
 // Runtime Interface Emulator with every sample in events/, serially, and
 // checks each answer, the simulator's request log and the sink.
 func TestBootstrapUnderEmulator(t *testing.T) {
-	e := startE2E(t, 0, nil)
+	// The demo's JIRA_FIELDS, which events/apigw-jira.json follows.
+	e := startE2E(t, 0, map[string]string{
+		"JIRA_FIELDS": "instanceId=customfield_10050,regionId=customfield_10051,instanceType=customfield_10052,dryRun=customfield_10055",
+	})
 	wantSunk := 0
 
 	t.Run("direct resize", func(t *testing.T) {
@@ -236,6 +239,27 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		}
 		wantSunk += 2
 	})
+	// The native routes' samples: each builds dry runs of stopped
+	// instances, answered as a batch; the resolved alert builds nothing.
+	for name, n := range map[string]int{"apigw-alertmanager.json": 2, "apigw-grafana.json": 1, "apigw-jdcloud-monitor.json": 1, "apigw-jira.json": 1} {
+		t.Run(name, func(t *testing.T) {
+			body, ferr := e.invoke(t, sample(t, name))
+			var resp events.APIGatewayV2HTTPResponse
+			if ferr || json.Unmarshal(body, &resp) != nil || resp.StatusCode != http.StatusOK || resp.Headers["Content-Type"] != "application/cloudevents-batch+json" {
+				t.Fatalf("answer %s", body)
+			}
+			var batch []outcomeEvent
+			if err := json.Unmarshal([]byte(resp.Body), &batch); err != nil || len(batch) != n {
+				t.Fatalf("batch answer %s, want %d outcomes", resp.Body, n)
+			}
+			for _, o := range batch {
+				if o.Type != resizer.TypeSucceeded || !o.Data.DryRun || o.Data.RequestedBy == "" {
+					t.Fatalf("outcome %+v %+v, want a succeeded dry run", o, o.Data.Error)
+				}
+			}
+			wantSunk += n
+		})
+	}
 	for _, name := range []string{"eventbridge.json", "sns.json"} {
 		t.Run(name, func(t *testing.T) {
 			body, ferr := e.invoke(t, sample(t, name))
@@ -301,7 +325,8 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 				break
 			}
 		}
-		if strings.Contains(logs, jdcloudsim.DemoSecretKey) || strings.Contains(logs, e2eWebhookSecret) {
+		// The token too: apigw-jdcloud-monitor.json carries it in its query.
+		if strings.Contains(logs, jdcloudsim.DemoSecretKey) || strings.Contains(logs, e2eWebhookSecret) || strings.Contains(logs, "demo-webhook-token") {
 			t.Fatal("a secret appears in the function's log output")
 		}
 		if outcomeLines != wantSunk {

@@ -68,6 +68,8 @@ func build(ctx context.Context, cfg config, log *zap.Logger) (*app, error) {
 		WebhookToken:         cfg.WebhookToken,
 		AllowUnauthenticated: cfg.AllowUnauthenticated,
 		Log:                  log,
+		Labels:               cfg.Labels,
+		Jira:                 cfg.Jira,
 	})
 	logReady(cfg, log)
 	return &app{handler: h, dispatcher: d}, nil
@@ -149,7 +151,11 @@ func logReady(cfg config, log *zap.Logger) {
 		zap.Float64("jdcloudRateLimit", cfg.RateLimit),
 		zap.Bool("webhookSecret", cfg.WebhookSecret != ""),
 		zap.Bool("webhookToken", cfg.WebhookToken != ""),
-		zap.Bool("allowUnauthenticated", cfg.AllowUnauthenticated))
+		zap.Bool("allowUnauthenticated", cfg.AllowUnauthenticated),
+		zap.String("alertInstanceLabel", cfg.Labels.Instance),
+		zap.String("alertRegionLabel", cfg.Labels.Region),
+		zap.String("defaultRegion", cfg.Labels.DefaultRegion),
+		zap.Int("jiraFields", len(cfg.Jira.Fields)))
 }
 
 // lazyAWS loads the AWS SDK configuration on first use, once.

@@ -51,6 +51,10 @@ func toHTTPRequest(ctx context.Context, req *events.APIGatewayV2HTTPRequest) (*h
 	if err != nil || req.RawPath == "" {
 		u = &url.URL{Path: "/"}
 	}
+	// Routes are matched on the path as the function's own: without the
+	// named stage an HTTP API puts in front of it.
+	u.Path = stripStage(u.Path, req.RequestContext.Stage)
+	u.RawPath = ""
 	u.RawQuery = req.RawQueryString
 	// API Gateway lower-cases header names and already joined repeated
 	// headers with commas: Set canonicalises the name, the value stays whole.

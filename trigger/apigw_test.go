@@ -120,7 +120,7 @@ func TestAPIGateway(t *testing.T) {
 			payload: func(t *testing.T) []byte { return apigwPayload(t, "GET", "/", nil, "", false) }},
 		{name: "healthz", o: Options{}, status: 200,
 			payload: func(t *testing.T) []byte { return apigwPayload(t, "GET", "/healthz", nil, "", false) }},
-		{name: "stage-prefixed route takes events", o: allowAll(), status: 200, outcome: "out-ok-1",
+		{name: "a path outside the route table is 404", o: allowAll(), status: 404,
 			payload: func(t *testing.T) []byte { return apigwPayload(t, "POST", "/prod/resize", cejson, ce("ok-1"), false) }},
 		{name: "413 over the limit", o: Options{AllowUnauthenticated: true, MaxBodyBytes: 100}, status: 413,
 			payload: func(t *testing.T) []byte { return apigwPayload(t, "POST", "/", cejson, ce("ok-1"), false) }},

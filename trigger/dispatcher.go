@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/jdcloud-vm-resizer/resizer"
+	"github.com/jdcloud-vm-resizer/resizer/webhook"
 )
 
 // Processor runs requests. The domain Handler implements it; the trigger
@@ -46,6 +47,17 @@ type Options struct {
 	MaxBodyBytes         int64         // default 256 KiB → 413
 	RetryAfter           time.Duration // Retry-After on 503; default 5s (send whole seconds)
 	Log                  *zap.Logger   // nil = zap.NewNop()
+	// Labels name the alert labels of /alertmanager and /grafana
+	// (ALERT_INSTANCE_LABEL, ALERT_REGION_LABEL, DEFAULT_REGION); its
+	// DefaultRegion is also /jdcloud-monitor's. The zero value is the
+	// contract's defaults without a default region.
+	Labels webhook.Labels
+	// Jira is /jira's configuration (JIRA_APPROVED_STATUS,
+	// JIRA_REJECTED_STATUS, JIRA_FIELDS, DEFAULT_REGION).
+	Jira webhook.JiraConfig
+	// Now is the clock Grafana's signed timestamps are checked against;
+	// nil = time.Now.
+	Now func() time.Time
 }
 
 // String keeps the webhook secret and token out of any log line that

@@ -29,6 +29,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 //	anything else succeeds
 type fakeProcessor struct {
 	rejectPublishFails bool
+	// retryIf, when set, makes Handle fail retryable for the ids it
+	// picks, whatever their prefix: webhook ids (fingerprint:startsAt)
+	// cannot carry one.
+	retryIf func(id string) bool
 
 	started chan string // buffered; block-… ids as they start
 
@@ -78,7 +82,7 @@ func (f *fakeProcessor) Handle(ctx context.Context, e event.Event) resizer.Outco
 
 	id := e.ID()
 	switch {
-	case strings.HasPrefix(id, "retry-"):
+	case strings.HasPrefix(id, "retry-") || (f.retryIf != nil && f.retryIf(id)):
 		return outcomeFor(&e, resizer.Errorf(resizer.CodeUnavailable, "", "JD Cloud answered 503"), nil)
 	case strings.HasPrefix(id, "perm-"):
 		return outcomeFor(&e, resizer.Errorf(resizer.CodePreconditionFailed, resizer.ReasonInstanceNotStopped, "instance is running"), nil)

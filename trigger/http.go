@@ -17,8 +17,7 @@ import (
 	"github.com/jdcloud-vm-resizer/resizer"
 )
 
-// HealthPath answers GET with 200 "ok"; every other path takes events, so
-// that API Gateway routes and stage prefixes need no configuration here.
+// HealthPath answers GET (and HEAD) with 200 "ok", without authentication.
 const HealthPath = "/healthz"
 
 var errTooLarge = errors.New("request body too large")
@@ -31,53 +30,6 @@ const MaxBatchEvents = 100
 func isBinary(h http.Header) bool {
 	_, binary := h[cePrefix+"Specversion"]
 	return binary && format.Lookup(h.Get("Content-Type")) == nil
-}
-
-// ServeHTTP is the CloudEvents HTTP receiver (docs/contract.md §4): POST takes a
-// binary, structured or batched CloudEvent, GET /healthz answers 200.
-// It needs no Lambda types; Invoke runs API Gateway requests through it.
-func (d *Dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == HealthPath {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(w, "ok")
-		return
-	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
-		return
-	}
-	h := canonicalHeader(r.Header)
-	authenticated, needBody := d.authNeedsBody(h)
-	if !authenticated && !needBody {
-		d.unauthenticated(w, r)
-		return
-	}
-	body, err := readBody(r, d.o.MaxBodyBytes)
-	if errors.Is(err, errTooLarge) {
-		writeError(w, http.StatusRequestEntityTooLarge, "request body exceeds "+strconv.FormatInt(d.o.MaxBodyBytes, 10)+" bytes")
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "could not read the request body")
-		return
-	}
-	if !authenticated {
-		// A signature covers the body only: a binary-mode request carries
-		// its identity (id, source) in headers it does not cover, so a
-		// replay with a new ce-id would pass as a new request.
-		if !d.signatureMatches(h, body) || isBinary(h) {
-			d.unauthenticated(w, r)
-			return
-		}
-	}
-	d.serveEvents(r.Context(), w, h, body)
 }
 
 // serveEvents picks the binding mode from the content type (the sdk's

@@ -8,6 +8,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -68,9 +72,11 @@ func run() error {
 			"JDCLOUD_SECRET_KEY": jdcloudsim.DemoSecretKey,
 			"JDCLOUD_ENDPOINT":   sim.URL(),
 			"RESULT_SINK_URL":    sink.URL,
-			"WEBHOOK_SECRET":     "demo-webhook-secret",
+			"WEBHOOK_SECRET":     demoWebhookSecret,
 			"WEBHOOK_TOKEN":      "demo-webhook-token",
-			"LOG_LEVEL":          "warn",
+			// Where events/apigw-jira.json's ticket keeps the request.
+			"JIRA_FIELDS": "instanceId=customfield_10050,regionId=customfield_10051,instanceType=customfield_10052,dryRun=customfield_10055,approvalId=customfield_10054",
+			"LOG_LEVEL":   "warn",
 			// Alerts from this source propose; a ticket decides (approvalLoop).
 			"APPROVAL_REQUIRED_SOURCES": "alertmanager/oncall",
 		},
@@ -122,7 +128,7 @@ func run() error {
 		return fresh, nil
 	}
 	for _, f := range files {
-		if strings.HasPrefix(filepath.Base(f), "approval-") {
+		if strings.Contains(filepath.Base(f), "approval") {
 			continue // approvalLoop sends these, with the id they need
 		}
 		payload, err := os.ReadFile(f)
@@ -145,32 +151,33 @@ func run() error {
 	return nil
 }
 
+// demoWebhookSecret signs the HTTP samples.
+const demoWebhookSecret = "demo-webhook-secret"
+
 // placeholder is where an approval sample's approval id goes: the id is
 // issued when the request is held, so a sample cannot know it.
 const placeholder = "REPLACE-WITH-THE-PENDING-OUTCOME-APPROVAL-ID"
 
 // approvalLoop shows alerts proposing and tickets deciding: an alert from
-// alertmanager/oncall is held pending, a ticket approves it and it runs;
-// a second alert is held and a ticket rejects it.
+// alertmanager/oncall is held pending, then approved by a CloudEvent, or by
+// a Jira ticket moving to Approved, or rejected.
 func approvalLoop(send func(string, []byte) ([][]byte, error)) error {
 	request, err := os.ReadFile("events/approval-request.json")
 	if err != nil {
 		return err
 	}
-	for _, step := range []struct{ instance, decision string }{
+	for n, step := range []struct{ instance, decision string }{
 		{"i-ladder01", "events/approval-approved.json"},
-		{"i-ladder03", "events/approval-rejected.json"},
+		{"i-ladder03", "events/apigw-jira-approval.json"},
+		{"i-ladderbot01", "events/approval-rejected.json"},
 	} {
-		req := request
-		if step.instance != "i-ladder01" {
-			req = bytes.ReplaceAll(bytes.ReplaceAll(request, []byte("i-ladder01"), []byte(step.instance)), []byte("approval-demo-1"), []byte("approval-demo-2"))
-		}
+		req := bytes.ReplaceAll(request, []byte("i-ladder01"), []byte(step.instance))
+		req = bytes.ReplaceAll(req, []byte("approval-demo-1"), []byte(fmt.Sprintf("approval-demo-%d", n+1)))
 		outs, err := send("an alert that needs approval: events/approval-request.json for "+step.instance, req)
 		if err != nil {
 			return err
 		}
 		var pending struct {
-			Type string
 			Data struct{ Approval struct{ ID string } }
 		}
 		if len(outs) != 1 || json.Unmarshal(outs[0], &pending) != nil || pending.Data.Approval.ID == "" {
@@ -180,7 +187,9 @@ func approvalLoop(send func(string, []byte) ([][]byte, error)) error {
 		if err != nil {
 			return err
 		}
-		decision = bytes.ReplaceAll(decision, []byte(placeholder), []byte(pending.Data.Approval.ID))
+		if decision, err = withApprovalID(decision, pending.Data.Approval.ID); err != nil {
+			return err
+		}
 		if _, err := send("the ticket decides: "+step.decision+" with approval id "+pending.Data.Approval.ID, decision); err != nil {
 			return err
 		}
@@ -188,6 +197,27 @@ func approvalLoop(send func(string, []byte) ([][]byte, error)) error {
 	return nil
 }
 
+// withApprovalID puts id where a decision sample has the placeholder; in a
+// Function URL event it re-signs the body (X-Hub-Signature, as Jira signs)
+// and fixes its length.
+func withApprovalID(sample []byte, id string) ([]byte, error) {
+	var fu map[string]any
+	if err := json.Unmarshal(sample, &fu); err != nil {
+		return nil, err
+	}
+	body, ok := fu["body"].(string)
+	if !ok {
+		return bytes.ReplaceAll(sample, []byte(placeholder), []byte(id)), nil
+	}
+	body = strings.ReplaceAll(body, placeholder, id)
+	mac := hmac.New(sha256.New, []byte(demoWebhookSecret))
+	mac.Write([]byte(body))
+	headers := fu["headers"].(map[string]any)
+	headers["x-hub-signature"] = "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	headers["content-length"] = strconv.Itoa(len(body))
+	fu["body"] = body
+	return json.Marshal(fu)
+}
 // summary shortens a trigger's answer to one line.
 func summary(answer []byte) string {
 	var m map[string]any
