@@ -218,6 +218,7 @@ func withApprovalID(sample []byte, id string) ([]byte, error) {
 	fu["body"] = body
 	return json.Marshal(fu)
 }
+
 // summary shortens a trigger's answer to one line.
 func summary(answer []byte) string {
 	var m map[string]any
