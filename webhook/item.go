@@ -15,12 +15,10 @@ import (
 	"github.com/jdcloud-vm-resizer/resizer"
 )
 
-// Approval event types (CONTRACT §8). They belong with resizer.TypeRequested
-// in the root package and move there once its reshaping lands; until then
-// they live here so that the Jira decoder can build approvals.
+// Approval event types (docs/contract.md §8), the root package's.
 const (
-	TypeApproved = "com.jdcloud.vm.resize.approved"
-	TypeRejected = "com.jdcloud.vm.resize.rejected"
+	TypeApproved = resizer.TypeApproved
+	TypeRejected = resizer.TypeRejected
 )
 
 // MaxItems bounds the requests one payload may build, as CONTRACT §12 bounds
