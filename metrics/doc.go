@@ -20,7 +20,7 @@
 // call), because the Lambda binary runs every linked package's init on
 // every cold start. For the same reason it writes the Prometheus text
 // format itself rather than linking client_golang, whose packages (with
-// protobuf, procfs and runtime/metrics) cost about 4 ms of init at every
+// protobuf, procfs and runtime/metrics) cost about 6 ms of init at every
 // start, Lambda's included, since one binary serves both modes
 // (docs/watching.md). The tests hold its output byte for byte to what
 // client_golang writes for the same observations, and read it with

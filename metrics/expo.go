@@ -13,9 +13,9 @@ import (
 // A registry of the few series the Prometheus adapter keeps, written in the
 // Prometheus text exposition format 0.0.4. It exists instead of
 // client_golang's because linking that costs every cold start of the one
-// binary, Lambda's included, about 4 ms of package init (docs/watching.md,
-// "Why the binary does not link client_golang"); the tests hold this output
-// byte for byte to what client_golang writes for the same observations.
+// binary, Lambda's included, about 6 ms of package init (docs/watching.md,
+// "What the metrics cost"); the tests hold this output byte for byte to
+// what client_golang writes for the same observations.
 
 // family is one metric family: it writes its HELP, TYPE and samples.
 type family interface {
