@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	resizer "github.com/jdcloud-vm-resizer/resizer"
+	"github.com/jdcloud-vm-resizer/resizer/metrics"
 	"github.com/jdcloud-vm-resizer/resizer/trigger"
 	"github.com/jdcloud-vm-resizer/resizer/webhook"
 )
@@ -37,6 +38,9 @@ type config struct {
 	Labels               webhook.Labels     // ALERT_INSTANCE_LABEL, ALERT_REGION_LABEL, DEFAULT_REGION
 	Jira                 webhook.JiraConfig // JIRA_APPROVED_STATUS, JIRA_REJECTED_STATUS, JIRA_FIELDS, DEFAULT_REGION
 	Fleet                fleetConfig
+	// MetricsNamespace is the CloudWatch namespace of the EMF lines written
+	// under Lambda; metrics.Off ("off") writes none.
+	MetricsNamespace string
 }
 
 // loadConfig reads the environment. Every error names its variable in one
@@ -52,6 +56,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.readPolicy(e)
 	c.readStore(e)
 	c.readFleet(e)
+	c.readMetrics(e)
 	c.readRuntime(e)
 	if len(e.errs) > 0 {
 		return c, fmt.Errorf("bad configuration: %s", strings.Join(e.errs, "; "))
@@ -170,6 +175,16 @@ func (c *config) readPolicy(e *env) {
 func (c *config) readStore(e *env) {
 	c.Table = e.getenv("IDEMPOTENCY_TABLE")
 	e.duration("IDEMPOTENCY_TTL", resizer.DefaultIdempotencyTTL, true, &c.TTL)
+}
+
+func (c *config) readMetrics(e *env) {
+	c.MetricsNamespace = e.str("METRICS_NAMESPACE", metrics.DefaultNamespace)
+	if c.MetricsNamespace == metrics.Off {
+		return
+	}
+	if err := metrics.CheckNamespace(c.MetricsNamespace); err != nil {
+		e.fail("METRICS_NAMESPACE", "%v (off turns metrics off)", err)
+	}
 }
 
 func (c *config) readRuntime(e *env) {

@@ -79,6 +79,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Fleet: fleetConfig{
 			FleetWindow: time.Hour, Approvers: []string{"jira/"}, ApprovalTTL: 24 * time.Hour,
 		},
+		MetricsNamespace: "JDCloudVMResizer", // as template.yaml's MetricsNamespace default
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -150,6 +151,12 @@ func TestLoadConfigValidValues(t *testing.T) {
 				f := c.Fleet
 				return []any{f.ApprovalRequired, f.Approvers, f.ApprovalTTL}
 			}, []any{[]string{"alertmanager/", "grafana/"}, []string{"jira/OPS", "ops/"}, 4 * time.Hour}},
+		{"metrics namespace", map[string]string{"METRICS_NAMESPACE": "Ops/Resizer prod#1:a-b_c.d"},
+			func(c config) any { return c.MetricsNamespace }, "Ops/Resizer prod#1:a-b_c.d"},
+		{"metrics off", map[string]string{"METRICS_NAMESPACE": "off"},
+			func(c config) any { return c.MetricsNamespace }, "off"},
+		{"metrics namespace of 255 characters", map[string]string{"METRICS_NAMESPACE": strings.Repeat("n", 255)},
+			func(c config) any { return len(c.MetricsNamespace) }, 255},
 		{"cooldown", map[string]string{"COOLDOWN": "10m"},
 			func(c config) any { return c.Cooldown }, 10 * time.Minute},
 		{"cooldown compound", map[string]string{"COOLDOWN": "1h30m"},
@@ -258,6 +265,13 @@ func TestLoadConfigBadValues(t *testing.T) {
 		{"fleet window zero", map[string]string{"FLEET_WINDOW": "0s"}, "FLEET_WINDOW", nil},
 		{"fleet window fraction", map[string]string{"FLEET_WINDOW": "1500ms"}, "FLEET_WINDOW", nil},
 		{"approval ttl zero", map[string]string{"APPROVAL_TTL": "0"}, "APPROVAL_TTL", nil},
+
+		{"metrics namespace reserved by AWS", map[string]string{"METRICS_NAMESPACE": "AWS/Lambda"}, "METRICS_NAMESPACE", nil},
+		{"metrics namespace too long", map[string]string{"METRICS_NAMESPACE": strings.Repeat("n", 256)}, "METRICS_NAMESPACE", nil},
+		{"metrics namespace with a comma", map[string]string{"METRICS_NAMESPACE": "a,b"}, "METRICS_NAMESPACE", nil},
+		{"metrics namespace with a quote", map[string]string{"METRICS_NAMESPACE": `a"b`}, "METRICS_NAMESPACE", nil},
+		{"metrics namespace with a newline", map[string]string{"METRICS_NAMESPACE": "a\nb"}, "METRICS_NAMESPACE", nil},
+		{"metrics namespace starting with a space", map[string]string{"METRICS_NAMESPACE": " ns"}, "METRICS_NAMESPACE", nil},
 
 		{"log level unknown", map[string]string{"LOG_LEVEL": "verbose"}, "LOG_LEVEL", nil},
 		{"log level with newline", map[string]string{"LOG_LEVEL": "info\nerror"}, "LOG_LEVEL", nil},

@@ -30,18 +30,19 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	app, err := build(ctx, cfg, log)
+	underLambda := os.Getenv("AWS_LAMBDA_RUNTIME_API") != ""
+	app, err := build(ctx, cfg, log, underLambda)
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
 		_ = log.Sync()
 		os.Exit(2)
 	}
-	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+	if underLambda {
 		lambda.StartWithOptions(lambdaHandler{app.dispatcher, log}, lambda.WithContext(ctx))
 		return
 	}
 	addr := ":" + strconv.Itoa(cfg.Port)
-	if err := trigger.Serve(ctx, addr, app.dispatcher, log, cfg.ShutdownGrace); err != nil {
+	if err := trigger.Serve(ctx, addr, withMetrics(app.dispatcher, app.metrics), log, cfg.ShutdownGrace); err != nil {
 		log.Error("HTTP server stopped", zap.Error(err))
 		_ = log.Sync()
 		os.Exit(1)

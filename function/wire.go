@@ -20,6 +20,7 @@ import (
 
 	resizer "github.com/jdcloud-vm-resizer/resizer"
 	"github.com/jdcloud-vm-resizer/resizer/jdcloud"
+	"github.com/jdcloud-vm-resizer/resizer/metrics"
 	"github.com/jdcloud-vm-resizer/resizer/sink"
 	"github.com/jdcloud-vm-resizer/resizer/store"
 	"github.com/jdcloud-vm-resizer/resizer/trigger"
@@ -29,16 +30,23 @@ import (
 type app struct {
 	handler    *resizer.Handler
 	dispatcher *trigger.Dispatcher
+	// metrics serves GET /metrics in HTTP server mode; nil under Lambda.
+	metrics http.Handler
 }
 
 // build wires the adapters the configuration asks for, one builder per
 // adapter. AWS configuration is loaded only when a DynamoDB table, an event
 // bus or a secret is configured, so the common path pays nothing for it at
 // cold start.
-func build(ctx context.Context, cfg config, log *zap.Logger) (*app, error) {
-	httpClient := &http.Client{Transport: sharedTransport()}
+func build(ctx context.Context, cfg config, log *zap.Logger, underLambda bool) (*app, error) {
+	shared := sharedTransport()
+	httpClient := &http.Client{Transport: shared}
+	observer, wrapJD, prom := buildMetrics(cfg, underLambda)
+	// JD Cloud gets a client of its own over the same connections, so that
+	// only its calls are counted, not the sink's.
+	jdClient := &http.Client{Transport: wrapJD(shared)}
 	awsCfg := lazyAWS(ctx)
-	compute, err := newCompute(ctx, cfg, httpClient, awsCfg)
+	compute, err := newCompute(ctx, cfg, jdClient, awsCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -59,10 +67,16 @@ func build(ctx context.Context, cfg config, log *zap.Logger) (*app, error) {
 		Source:         cfg.Source,
 		Cooldown:       cfg.Cooldown,
 		IdempotencyTTL: cfg.TTL,
+		Observer:       observer,
 	}
 	cfg.Fleet.apply(&opts)
 	h := resizer.NewHandler(opts)
-	d := trigger.New(h, trigger.Options{
+	var p trigger.Processor = h
+	var metricsHandler http.Handler
+	if prom != nil {
+		p, metricsHandler = inflight{Processor: h, m: prom}, prom
+	}
+	d := trigger.New(p, trigger.Options{
 		Concurrency:          cfg.BatchConcurrency,
 		WebhookSecret:        cfg.WebhookSecret,
 		WebhookToken:         cfg.WebhookToken,
@@ -71,8 +85,26 @@ func build(ctx context.Context, cfg config, log *zap.Logger) (*app, error) {
 		Labels:               cfg.Labels,
 		Jira:                 cfg.Jira,
 	})
-	logReady(cfg, log)
-	return &app{handler: h, dispatcher: d}, nil
+	logReady(cfg, log, underLambda)
+	return &app{handler: h, dispatcher: d, metrics: metricsHandler}, nil
+}
+
+// buildMetrics is docs/contract.md §10. Under Lambda: the EMF Observer on
+// stdout, and a JD transport that only counts each delivery's calls for it
+// (METRICS_NAMESPACE=off: neither). In HTTP server mode: one Prometheus
+// registry that is the Observer, hears every JD call through the transport
+// and is the GET /metrics handler (returned; nil under Lambda); the EMF
+// namespace does not apply there.
+func buildMetrics(cfg config, underLambda bool) (resizer.Observer, func(http.RoundTripper) http.RoundTripper, *metrics.Prometheus) {
+	if !underLambda {
+		prom := metrics.NewPrometheus()
+		return prom, func(rt http.RoundTripper) http.RoundTripper { return metrics.Transport(rt, prom) }, prom
+	}
+	if cfg.MetricsNamespace == metrics.Off {
+		return resizer.NopObserver{}, func(rt http.RoundTripper) http.RoundTripper { return rt }, nil
+	}
+	emf := &metrics.EMF{Out: os.Stdout, Namespace: cfg.MetricsNamespace}
+	return emf, func(rt http.RoundTripper) http.RoundTripper { return metrics.Transport(rt, nil) }, nil
 }
 
 // newCompute is the signed JD Cloud client, with the credentials from the
@@ -137,8 +169,16 @@ func newStore(cfg config, awsCfg func() (aws.Config, error)) (resizer.Store, err
 }
 
 // logReady says what was wired, without a secret.
-func logReady(cfg config, log *zap.Logger) {
+func logReady(cfg config, log *zap.Logger, underLambda bool) {
+	m := "prometheus " + metrics.MetricsPath
+	if underLambda {
+		m = "emf " + cfg.MetricsNamespace
+		if cfg.MetricsNamespace == metrics.Off {
+			m = metrics.Off
+		}
+	}
 	log.Info("jdcloud-vm-resizer ready",
+		zap.String("metrics", m),
 		zap.String("policy", cfg.Policy.String()),
 		zap.String("jdcloudEndpoint", cfg.Endpoint),
 		zap.Bool("httpSink", cfg.SinkURL != ""),
