@@ -26,7 +26,7 @@ var (
 )
 
 // Alertmanager decodes a Prometheus Alertmanager webhook message (payload
-// version 4, CONTRACT §7.2): one item per firing alert, in the message's
+// version 4, docs/contract.md §7.2): one item per firing alert, in the message's
 // order. The error, when not nil, is an invalid_request *resizer.Error: the
 // body is not that shape (HTTP 400), or it has more than MaxItems firing
 // alerts (errors.Is(err, ErrTooMany), HTTP 413). Its message is safe to send

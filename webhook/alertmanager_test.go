@@ -223,7 +223,7 @@ func TestAlertmanagerTooMany(t *testing.T) {
 	})
 }
 
-// TestAlertmanagerItems covers CONTRACT §7.1's mapping and every way an
+// TestAlertmanagerItems covers docs/contract.md §7.1's mapping and every way an
 // alert's content can be wrong; each wrong alert is one invalid item that
 // names the alert and the label.
 func TestAlertmanagerItems(t *testing.T) {

@@ -1,4 +1,4 @@
-// Package webhook decodes the foreign payloads of CONTRACT §7 — Prometheus
+// Package webhook decodes the foreign payloads of docs/contract.md §7 — Prometheus
 // Alertmanager (§7.2), Grafana alerting (§7.3), JD Cloud Cloud Monitor
 // (§7.4) and Jira (§7.5) — into the CloudEvents the resizer runs: one Item
 // per request the payload asks for. It is pure: no HTTP server, no bearer

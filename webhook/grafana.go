@@ -10,7 +10,7 @@ import (
 )
 
 // Grafana decodes a Grafana alerting webhook contact point's message
-// (CONTRACT §7.3): Alertmanager's shape with version "1" and Grafana's own
+// (docs/contract.md §7.3): Alertmanager's shape with version "1" and Grafana's own
 // members (orgId, title, state, message; per alert values, silenceURL,
 // dashboardURL, panelURL, imageURL, ruleUID, …), which the resizer does not
 // need and ignores. Items, errors and messages are as Alertmanager's; the

@@ -21,7 +21,7 @@ const (
 	TypeRejected = resizer.TypeRejected
 )
 
-// MaxItems bounds the requests one payload may build, as CONTRACT §12 bounds
+// MaxItems bounds the requests one payload may build, as docs/contract.md §12 bounds
 // an HTTP batch: a payload asking for more is refused whole (HTTP 413) and
 // runs nothing.
 const MaxItems = 100
@@ -75,7 +75,7 @@ type Result struct {
 	NearMiss bool
 }
 
-// requestData is the data of a request event: the fields of CONTRACT §3 and
+// requestData is the data of a request event: the fields of docs/contract.md §3 and
 // §6, in a fixed order, absent when unset.
 type requestData struct {
 	RegionID         string `json:"regionId"`
@@ -93,7 +93,7 @@ type requestData struct {
 	RequestedBy      string `json:"requestedBy,omitempty"`
 }
 
-// approvalData is the data of an approved or rejected event (CONTRACT §8).
+// approvalData is the data of an approved or rejected event (docs/contract.md §8).
 type approvalData struct {
 	ApprovalID string `json:"approvalId"`
 	ApprovedBy string `json:"approvedBy,omitempty"`
@@ -148,7 +148,7 @@ func skeleton(who ident) event.Event {
 // key the idempotency store.
 const maxAttributeLen = 512
 
-// maxFreeText is CONTRACT §3's bound on reason and requestedBy, in runes.
+// maxFreeText is docs/contract.md §3's bound on reason and requestedBy, in runes.
 const maxFreeText = 1024
 
 // idProblem says what keeps s from being used as (part of) a CloudEvent id

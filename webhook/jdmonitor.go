@@ -10,7 +10,7 @@ import (
 )
 
 // JDCloudMonitor decodes a JD Cloud Cloud Monitor alarm callback in the
-// template of CONTRACT §7.4:
+// template of docs/contract.md §7.4:
 //
 //	{"requestId":"${requestId}","resourceId":"${resourceId}","region":"${region}",
 //	 "metric":"${metric}","currentValue":"${currentValue}","threshold":"${threshold}",
@@ -21,7 +21,7 @@ import (
 // "<metric> <currentValue> over <threshold> at <alertTime>", requestedBy
 // jdcloud-monitor. A body without requestId or resourceId, or whose members
 // have the wrong JSON types, is a shape error (HTTP 400); sizing values that
-// break CONTRACT §3/§6 make the item invalid, naming resize.<field>.
+// break docs/contract.md §3/§6 make the item invalid, naming resize.<field>.
 func JDCloudMonitor(body []byte, defaultRegion string) (Result, error) {
 	var res Result
 	const what = "JD Cloud Monitor callback"

@@ -13,7 +13,7 @@ import (
 )
 
 // JiraConfig says which Jira statuses act and where an issue keeps the
-// request's fields (CONTRACT §7.5). Empty statuses mean their defaults.
+// request's fields (docs/contract.md §7.5). Empty statuses mean their defaults.
 type JiraConfig struct {
 	Approved string // JIRA_APPROVED_STATUS, default Approved
 	Rejected string // JIRA_REJECTED_STATUS, default Rejected
@@ -131,7 +131,7 @@ func (c JiraConfig) Validate() error {
 // maxApprovalID bounds an approval id taken from a Jira field.
 const maxApprovalID = 256
 
-// Jira decodes a Jira Cloud / Jira Service Management webhook (CONTRACT
+// Jira decodes a Jira Cloud / Jira Service Management webhook (docs/contract.md
 // §7.5). Only jira:issue_updated with one changelog entry that changes the
 // workflow status (field "status", fieldtype "jira") to c.Approved or
 // c.Rejected builds an item:

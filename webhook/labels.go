@@ -10,7 +10,7 @@ import (
 )
 
 // Labels names the labels (or annotations) of an alert that carry the
-// instance and its region (CONTRACT §7.1). An empty name means its default,
+// instance and its region (docs/contract.md §7.1). An empty name means its default,
 // so the zero Labels is DefaultLabels without a default region.
 type Labels struct {
 	Instance      string // ALERT_INSTANCE_LABEL, default jdcloud_instance_id
@@ -18,13 +18,13 @@ type Labels struct {
 	DefaultRegion string // DEFAULT_REGION: the region of alerts without the region label; "" = none
 }
 
-// Default label names (CONTRACT §7.1).
+// Default label names (docs/contract.md §7.1).
 const (
 	DefaultInstanceLabel = "jdcloud_instance_id"
 	DefaultRegionLabel   = "jdcloud_region"
 )
 
-// The fixed label and annotation names of the sizing fields (CONTRACT §7.1).
+// The fixed label and annotation names of the sizing fields (docs/contract.md §7.1).
 const (
 	labelTo            = "resize_to"
 	labelDirection     = "resize_direction"
@@ -84,7 +84,7 @@ func (l Labels) withDefaults() Labels {
 	return l
 }
 
-// alertSpec maps one alert's labels and annotations to a request (CONTRACT
+// alertSpec maps one alert's labels and annotations to a request (docs/contract.md
 // §7.1). An annotation wins over a label of the same name; a value is
 // trimmed of surrounding white space (a templated annotation often ends in
 // a newline), and an empty value counts as absent, as Prometheus treats an

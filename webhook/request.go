@@ -17,7 +17,7 @@ type value struct {
 func (v value) set() bool { return v.v != "" }
 
 // spec is one item's request before validation: every decoder fills it
-// from its payload and build applies CONTRACT §3 and §6 to it, so that the
+// from its payload and build applies docs/contract.md §3 and §6 to it, so that the
 // three routes refuse exactly the same values with the same words.
 type spec struct {
 	who string // names the item: `alert "HighCPU" (fingerprint "…")`
@@ -31,7 +31,7 @@ type spec struct {
 	reason, requestedBy string
 }
 
-// Steps of CONTRACT §6.
+// Steps of docs/contract.md §6.
 const minSteps, maxSteps = 1, 8
 
 // build validates the spec and returns the request data. The first rule
