@@ -182,7 +182,8 @@ func (c *Client) DescribeInstance(ctx context.Context, regionID, instanceID stri
 	k := c.newCall(op, http.MethodGet, regionID, nil, "", "regions", regionID, "instances", instanceID)
 	k.notFound = "instance " + instanceID + " in region " + regionID
 	var res describeInstanceResult
-	rid, err := c.do(ctx, k, &res)
+	k.decode = decodeInto(op, &res)
+	rid, err := c.do(ctx, k)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +216,8 @@ func (c *Client) DescribeInstanceTypes(ctx context.Context, regionID string, typ
 	k := c.newCall(op, http.MethodGet, regionID, nil, q.String(), "regions", regionID, "instanceTypes")
 	k.notFound = "region " + regionID
 	var res describeInstanceTypesResult
-	if _, err := c.do(ctx, k, &res); err != nil {
+	k.decode = decodeInto(op, &res)
+	if _, err := c.do(ctx, k); err != nil {
 		return nil, err
 	}
 	// Keep only what was asked for, so that a server ignoring the filter
@@ -242,7 +244,8 @@ func (c *Client) DescribeImageConstraints(ctx context.Context, regionID, imageID
 	k := c.newCall(op, http.MethodGet, regionID, nil, "", "regions", regionID, "images", imageID, "constraints")
 	k.notFound = "image " + imageID + " in region " + regionID
 	var res describeImageConstraintsResult
-	if _, err := c.do(ctx, k, &res); err != nil {
+	k.decode = decodeInto(op, &res)
+	if _, err := c.do(ctx, k); err != nil {
 		return nil, err
 	}
 	return res.toImageConstraints(imageID), nil
@@ -289,7 +292,8 @@ func (c *Client) StartInstance(ctx context.Context, regionID, instanceID string)
 func (c *Client) instanceAction(ctx context.Context, op, regionID, instanceID string, body []byte) (string, error) {
 	k := c.newCall(op, http.MethodPost, regionID, body, "", "regions", regionID, "instances", instanceID+":"+op)
 	k.notFound = "instance " + instanceID + " in region " + regionID
-	return c.do(ctx, k, nil)
+	k.decode = decodeInto[struct{}](op, nil)
+	return c.do(ctx, k)
 }
 
 // call is one JD operation, ready to be sent as many times as retries need.
@@ -300,6 +304,15 @@ type call struct {
 	region   string // signing region: the path's regionId
 	body     []byte // nil for GET
 	notFound string // what a 404 says is missing
+	// decode reads one answer body into the operation's result, once.
+	decode func(status int, body []byte) (requestID string, err error)
+}
+
+// decodeInto decodes answers of op into res (nil: the result is not read).
+func decodeInto[T any](op string, res *T) func(int, []byte) (string, error) {
+	return func(status int, body []byte) (string, error) {
+		return DecodeResponse(op, status, body, res)
+	}
 }
 
 // newCall builds the URL from path segments, each escaped even though
@@ -358,7 +371,7 @@ func (o *outcome) retryable() bool {
 // do runs k with retries and maps the result to the contract's codes. On
 // the first 401 it re-reads the credentials and, if they changed, re-signs
 // and tries once more at once.
-func (c *Client) do(ctx context.Context, k *call, result any) (string, error) {
+func (c *Client) do(ctx context.Context, k *call) (string, error) {
 	creds, err := c.creds.Credentials(ctx)
 	if err != nil {
 		return "", credentialsError(ctx, k, err)
@@ -377,7 +390,7 @@ func (c *Client) do(ctx context.Context, k *call, result any) (string, error) {
 	_ = backoff.Retry(ctx, c.retry, func(ctx context.Context) (bool, time.Duration, error) {
 		rounds++
 		attempts++
-		last = c.attempt(ctx, k, creds, result)
+		last = c.attempt(ctx, k, creds)
 		if last.status == http.StatusUnauthorized && !refreshed {
 			refreshed = true
 			fresh, changed, err := c.creds.Refresh(ctx)
@@ -387,7 +400,7 @@ func (c *Client) do(ctx context.Context, k *call, result any) (string, error) {
 			if err == nil && (changed || fresh != creds) {
 				creds = fresh
 				attempts++
-				last = c.attempt(ctx, k, creds, result)
+				last = c.attempt(ctx, k, creds)
 			}
 		}
 		if last.apiErr == nil && last.netErr == nil {
@@ -411,7 +424,7 @@ var errAttempt = errors.New("attempt failed")
 
 // attempt sends k once: wait for the limiter, stamp, sign, send, read at
 // most maxAnswerBytes, decode.
-func (c *Client) attempt(ctx context.Context, k *call, creds Credentials, result any) outcome {
+func (c *Client) attempt(ctx context.Context, k *call, creds Credentials) outcome {
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
 			// The limiter fails only when ctx has ended or would end first.
@@ -436,7 +449,7 @@ func (c *Client) attempt(ctx context.Context, k *call, creds Credentials, result
 		o.apiErr = malformed(k.op, resp.StatusCode, resp.Header.Get(headerRequestID), body, fmt.Errorf("more than %d bytes", maxAnswerBytes))
 		return o
 	}
-	rid, err := DecodeResponse(k.op, resp.StatusCode, body, result)
+	rid, err := k.decode(resp.StatusCode, body)
 	if rid == "" {
 		rid = resp.Header.Get(headerRequestID)
 	}
