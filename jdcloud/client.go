@@ -52,6 +52,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// Limiter is waited on before every HTTP attempt, retries included;
 	// share one across Clients to bound the whole process. nil = unlimited.
+	// JD's 429s slow it down for a while and pause it for their
+	// Retry-After (throttle.go), for every Client that shares it.
 	Limiter *rate.Limiter
 	Retry   backoff.Policy   // zero value = backoff.Default
 	Now     func() time.Time // default time.Now; dates the signature
@@ -66,6 +68,7 @@ type Client struct {
 	creds     CredentialSource
 	http      *http.Client
 	limiter   *rate.Limiter
+	gov       *governor // slows limiter when JD answers 429; nil without one
 	retry     backoff.Policy
 	now       func() time.Time
 	userAgent string
@@ -111,6 +114,7 @@ func New(o Options) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.gov = governorFor(c.limiter, c.now)
 	if c.userAgent == "" {
 		c.userAgent = DefaultUserAgent
 	}
@@ -350,6 +354,7 @@ type outcome struct {
 	cut        bool      // netErr came from ctx ending (or the limiter seeing it would)
 	sent       bool      // the request went out: the server may have acted on it
 	retryAfter time.Duration
+	sentAt     time.Time // when the request went out (the governor's clock)
 }
 
 // unknownFate reports whether the server may have acted on an attempt that
@@ -371,6 +376,13 @@ func (o *outcome) retryable() bool {
 // do runs k with retries and maps the result to the contract's codes. On
 // the first 401 it re-reads the credentials and, if they changed, re-signs
 // and tries once more at once.
+//
+// A 429 is the gateway's quota, not a fault: it slows the shared limiter
+// for every delivery (throttle.go) and, while ctx has a deadline, does not
+// use up the retry budget. The call waits (Retry-After, then the limiter)
+// and tries again for as long as the deadline leaves room for the wait;
+// only when it does not is the 429 the answer (timeout). Without a deadline
+// a 429 counts as an attempt, as any other failure does.
 func (c *Client) do(ctx context.Context, k *call) (string, error) {
 	creds, err := c.creds.Credentials(ctx)
 	if err != nil {
@@ -378,17 +390,19 @@ func (c *Client) do(ctx context.Context, k *call) (string, error) {
 	}
 	var (
 		last       outcome
-		rounds     int // backoff rounds, to tell a spent budget from a cut one
+		rounds     int // failed rounds that count toward the retry budget
+		throttled  int // 429 rounds that did not count
 		attempts   int // HTTP attempts, the 401 re-try included
 		refreshed  bool
 		refreshErr error
 		unknown    bool // a sent attempt of a state-changing call met a 5xx or no answer
 	)
+	budget := max(c.retry.Attempts, 1)
+	_, deadline := ctx.Deadline()
 	// Retry-After is honoured but bounded, so that a misbehaving server
 	// cannot park an invocation for an hour.
 	maxWait := 2 * c.retry.Max
-	_ = backoff.Retry(ctx, c.retry, func(ctx context.Context) (bool, time.Duration, error) {
-		rounds++
+	for {
 		attempts++
 		last = c.attempt(ctx, k, creds)
 		if last.status == http.StatusUnauthorized && !refreshed {
@@ -404,28 +418,45 @@ func (c *Client) do(ctx context.Context, k *call) (string, error) {
 			}
 		}
 		if last.apiErr == nil && last.netErr == nil {
-			return false, 0, nil
+			return last.requestID, nil
 		}
 		unknown = unknown || (k.method == http.MethodPost && last.unknownFate())
-		return last.retryable(), min(last.retryAfter, maxWait), errAttempt
-	})
-	if last.apiErr == nil && last.netErr == nil {
-		return last.requestID, nil
+		if !last.retryable() {
+			break
+		}
+		var wait time.Duration
+		if last.status == http.StatusTooManyRequests {
+			if c.gov != nil {
+				c.gov.throttled(last.sentAt, last.retryAfter)
+			}
+		}
+		if last.status == http.StatusTooManyRequests && deadline {
+			throttled++
+			wait = max(last.retryAfter, c.retry.Delay(min(throttled-1, 3)))
+		} else {
+			rounds++
+			if rounds >= budget {
+				break
+			}
+			wait = max(c.retry.Delay(rounds-1), min(last.retryAfter, maxWait))
+		}
+		if !backoff.Sleep(ctx, wait) {
+			break
+		}
 	}
-	spent := rounds >= max(c.retry.Attempts, 1)
-	e := failure(ctx, k, &last, attempts, spent, refreshed, refreshErr)
+	e := failure(ctx, k, &last, attempts, rounds >= budget, refreshed, refreshErr)
 	e.Ambiguous = unknown
 	return "", e
 }
 
-// errAttempt tells backoff.Retry that an attempt failed; the outcome itself
-// travels in do's variables.
-var errAttempt = errors.New("attempt failed")
-
 // attempt sends k once: wait for the limiter, stamp, sign, send, read at
 // most maxAnswerBytes, decode.
 func (c *Client) attempt(ctx context.Context, k *call, creds Credentials) outcome {
-	if c.limiter != nil {
+	if c.gov != nil {
+		if err := c.gov.wait(ctx); err != nil {
+			return outcome{netErr: fmt.Errorf("waiting for the rate limiter: %w", err), cut: true}
+		}
+	} else if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
 			// The limiter fails only when ctx has ended or would end first.
 			return outcome{netErr: fmt.Errorf("waiting for the rate limiter: %w", err), cut: true}
@@ -435,6 +466,7 @@ func (c *Client) attempt(ctx context.Context, k *call, creds Credentials) outcom
 	if err != nil {
 		return outcome{netErr: err}
 	}
+	sentAt := c.now()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return outcome{netErr: err, cut: ctx.Err() != nil, sent: true}
@@ -444,7 +476,7 @@ func (c *Client) attempt(ctx context.Context, k *call, creds Credentials) outcom
 	if err != nil {
 		return outcome{netErr: fmt.Errorf("reading the answer: %w", err), cut: ctx.Err() != nil, sent: true}
 	}
-	o := outcome{status: resp.StatusCode, sent: true, retryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), c.now(), 2*c.retry.Max)}
+	o := outcome{status: resp.StatusCode, sent: true, sentAt: sentAt, retryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), c.now(), 2*c.retry.Max)}
 	if len(body) > maxAnswerBytes {
 		o.apiErr = malformed(k.op, resp.StatusCode, resp.Header.Get(headerRequestID), body, fmt.Errorf("more than %d bytes", maxAnswerBytes))
 		return o
