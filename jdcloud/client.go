@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
 	"github.com/jdcloud-vm-resizer/resizer"
@@ -52,8 +54,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// Limiter is waited on before every HTTP attempt, retries included;
 	// share one across Clients to bound the whole process. nil = unlimited.
-	// JD's 429s slow it down for a while and pause it for their
-	// Retry-After (throttle.go), for every Client that shares it.
+	// JD's 429s slow it down for a while (throttle.go), for every Client
+	// that shares it.
 	Limiter *rate.Limiter
 	Retry   backoff.Policy   // zero value = backoff.Default
 	Now     func() time.Time // default time.Now; dates the signature
@@ -377,9 +379,9 @@ func (o *outcome) retryable() bool {
 // the first 401 it re-reads the credentials and, if they changed, re-signs
 // and tries once more at once.
 //
-// A 429 is the gateway's quota, not a fault: it slows the shared limiter
-// for every delivery (throttle.go) and, while ctx has a deadline, does not
-// use up the retry budget. The call waits (Retry-After, then the limiter)
+// A 429 is the gateway's quota, not a fault: it may slow the shared
+// limiter for every delivery (throttle.go) and, while ctx has a deadline,
+// does not use up the retry budget. The call waits (Retry-After, then the limiter)
 // and tries again for as long as the deadline leaves room for the wait;
 // only when it does not is the 429 the answer (timeout). Without a deadline
 // a 429 counts as an attempt, as any other failure does.
@@ -427,12 +429,17 @@ func (c *Client) do(ctx context.Context, k *call) (string, error) {
 		var wait time.Duration
 		if last.status == http.StatusTooManyRequests {
 			if c.gov != nil {
-				c.gov.throttled(last.sentAt, last.retryAfter)
+				if cut, r := c.gov.throttled(last.sentAt); cut {
+					resizer.LoggerFrom(ctx, nil).Warn("JD Cloud throttled the account: this process slows down",
+						zap.String("op", k.op), zap.Float64("jdcloudRate", float64(r)))
+				}
 			}
 		}
 		if last.status == http.StatusTooManyRequests && deadline {
 			throttled++
-			wait = max(last.retryAfter, c.retry.Delay(min(throttled-1, 3)))
+			// Not before Retry-After, and a little after it, at random:
+			// callers refused together must not come back together.
+			wait = max(last.retryAfter+jitter(last.retryAfter/4), c.retry.Delay(min(throttled-1, 3)))
 		} else {
 			rounds++
 			if rounds >= budget {
@@ -475,6 +482,9 @@ func (c *Client) attempt(ctx context.Context, k *call, creds Credentials) outcom
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
 	if err != nil {
 		return outcome{netErr: fmt.Errorf("reading the answer: %w", err), cut: ctx.Err() != nil, sent: true}
+	}
+	if c.gov != nil && resp.StatusCode != http.StatusTooManyRequests {
+		c.gov.answer()
 	}
 	o := outcome{status: resp.StatusCode, sent: true, sentAt: sentAt, retryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), c.now(), 2*c.retry.Max)}
 	if len(body) > maxAnswerBytes {
@@ -560,4 +570,12 @@ func validate(op string, fields ...field) error {
 		return resizer.Errorf(resizer.CodeInvalidRequest, "", "jdcloud %s: %s %s is not valid: want %s", op, f.name, resizer.Quote(f.value), f.want)
 	}
 	return nil
+}
+
+// jitter is a uniform draw from [0, d].
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d + 1)
 }

@@ -2,7 +2,6 @@ package jdcloud
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -15,29 +14,35 @@ import (
 // other tools of the same account, spend it too. A 429 therefore says the
 // shared limiter (Options.Limiter, JDCLOUD_RATE_LIMIT) asks too much right
 // now, and every delivery of the process hears it, not only the one whose
-// call was refused:
+// call was refused (that call waits for the answer's Retry-After, see
+// Client.do):
 //
-//   - everyone pauses until the answer's Retry-After has passed: the
-//     gateway said when it takes calls again, and since the limiter's bucket
-//     fills meanwhile, as the gateway's does, a pause costs little
-//     throughput;
-//   - a 429 for a call sent after an earlier 429 was heard (within
-//     throttleWindow) says the pauses are not enough: the rate is cut by
-//     throttleCut, never below throttleFloor of the configured rate, and
-//     at most once per round of calls (a 429 for a call sent before the
-//     last cut says nothing about the cut rate). An isolated 429 (two
-//     buckets of one size, a little jitter on the wire) costs one pause and
-//     no rate;
-//   - after throttleHold without a further cut the rate climbs back by
+//   - An isolated 429 (the first after a calm spell: two buckets of one
+//     size and a little jitter on the wire) changes nothing else.
+//   - A 429 for a call sent after an earlier 429 was heard (within
+//     throttleWindow) halves the rate (throttleCut), but not below nine
+//     tenths of what the gateway has taken from this process over the last
+//     throttleWindow (answers that were not 429), nor below throttleFloor
+//     of the configured rate; and it empties the limiter's bucket, so that
+//     nothing queued goes out in a burst. Halving comes down fast from far
+//     too much; the goodput floor keeps several copies of the function
+//     that share one quota from halving again and again below their share
+//     of it. A 429 for a call sent before the last cut, or within
+//     throttleCutSpacing of it, says nothing new about the cut rate.
+//   - After throttleHold without a further cut the rate climbs back by
 //     throttleStep of the configured rate every throttleStepEvery, up to
 //     the configured rate.
 const (
-	throttleWindow    = 10 * time.Second
-	throttleCut       = 0.5
-	throttleFloor     = 1.0 / 16
-	throttleHold      = 10 * time.Second
-	throttleStep      = 0.1
-	throttleStepEvery = 2 * time.Second
+	throttleWindow     = 2 * time.Second
+	throttleCut        = 0.5
+	throttleCutSpacing = 500 * time.Millisecond
+	throttleGoodput    = 0.9
+	throttleFloor      = 1.0 / 16
+	throttleHold       = 10 * time.Second
+	throttleStep       = 0.1
+	throttleStepEvery  = 2 * time.Second
+	// goodputSlots divide throttleWindow for counting answers.
+	goodputSlots = 20
 )
 
 // governor adapts one shared *rate.Limiter to the gateway's 429s. Its state
@@ -51,19 +56,27 @@ type governor struct {
 	// ceiling and ceilBurst are the limiter's configured rate and burst.
 	ceiling   rate.Limit
 	ceilBurst int
-	// cutTo is the rate the last cut set, at lastCut; zero lastCut: never cut.
+	// cutTo is the rate the last cut set, at lastCut; zero lastCut: never
+	// cut, or recovered since.
 	cutTo   rate.Limit
 	lastCut time.Time
 	// lastHeard is when the latest 429 arrived.
-	lastHeard  time.Time
-	pauseUntil time.Time
-	cuts       int
+	lastHeard time.Time
+	// answered counts answers that were not 429, per slot of
+	// throttleWindow/goodputSlots; slot is the index of the newest, at
+	// slotAt; since is the first answer's time.
+	answered [goodputSlots]int
+	slot     int
+	slotAt   time.Time
+	since    time.Time
+	cuts     int
 }
 
 var governors sync.Map // *rate.Limiter → *governor
 
 // governorFor returns l's governor, made on first use from l's current rate
-// and burst; nil for no limiter or an unlimited one (nothing to slow).
+// and burst; nil for no limiter or an unlimited one (nothing to slow). The
+// map holds every limiter ever given to a Client: one per process.
 func governorFor(l *rate.Limiter, now func() time.Time) *governor {
 	if l == nil || l.Limit() == rate.Inf {
 		return nil
@@ -72,55 +85,85 @@ func governorFor(l *rate.Limiter, now func() time.Time) *governor {
 	return g.(*governor)
 }
 
-// errPausePastDeadline: the gateway's Retry-After outlasts the call's
-// deadline.
-var errPausePastDeadline = fmt.Errorf("JD Cloud's gateway asked for a pause that would pass the deadline")
-
-// wait blocks until the process may send one more request: past any pause,
-// then a token of the limiter at its current rate. It fails, without
-// waiting, when ctx's deadline comes first.
+// wait blocks until the process may send one more request: a token of the
+// limiter at its current rate. It fails, without waiting, when ctx's
+// deadline comes first.
 func (g *governor) wait(ctx context.Context) error {
 	g.mu.Lock()
-	now := g.now()
-	g.recoverLocked(now)
-	pause := g.pauseUntil.Sub(now)
+	g.recoverLocked(g.now())
 	g.mu.Unlock()
-	if pause > 0 {
-		if dl, ok := ctx.Deadline(); ok && !now.Add(pause).Before(dl) {
-			return errPausePastDeadline
-		}
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return context.Cause(ctx)
-		case <-t.C:
-		}
-	}
 	return g.l.Wait(ctx)
 }
 
-// throttled is told of one 429, for a call sent at sent, and the
-// Retry-After it carried (0: none). It reports whether this 429 cut the
-// rate.
-func (g *governor) throttled(sent time.Time, retryAfter time.Duration) bool {
+// answer is told of every answer that was not a 429.
+func (g *governor) answer() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
-	if until := now.Add(retryAfter); until.After(g.pauseUntil) {
-		g.pauseUntil = until
+	if g.since.IsZero() {
+		g.since = now
 	}
+	g.advanceLocked(now)
+	g.answered[g.slot]++
+}
+
+// advanceLocked moves the newest slot up to now, clearing the slots it
+// passes.
+func (g *governor) advanceLocked(now time.Time) {
+	width := throttleWindow / goodputSlots
+	if g.slotAt.IsZero() {
+		g.slotAt = now
+		return
+	}
+	for n := 0; now.Sub(g.slotAt) >= width && n <= goodputSlots; n++ {
+		g.slot = (g.slot + 1) % goodputSlots
+		g.answered[g.slot] = 0
+		g.slotAt = g.slotAt.Add(width)
+	}
+	if now.Sub(g.slotAt) >= width { // idle longer than the window
+		g.slotAt = now
+	}
+}
+
+// goodputLocked is the rate of answers that were not 429 over the window;
+// zero until the window has been watched whole (a storm's first second
+// says nothing about a share).
+func (g *governor) goodputLocked(now time.Time) rate.Limit {
+	g.advanceLocked(now)
+	if g.since.IsZero() || now.Sub(g.since) < throttleWindow {
+		return 0
+	}
+	n := 0
+	for _, k := range g.answered {
+		n += k
+	}
+	return rate.Limit(float64(n) / throttleWindow.Seconds())
+}
+
+// throttled is told of one 429, for a call sent at sent. It reports
+// whether this 429 cut the rate, and the rate it cut to.
+func (g *governor) throttled(sent time.Time) (bool, rate.Limit) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
 	informed := !g.lastHeard.IsZero() && sent.After(g.lastHeard) && now.Sub(g.lastHeard) < throttleWindow
 	g.lastHeard = now
-	if !informed || (!g.lastCut.IsZero() && !sent.After(g.lastCut)) {
-		return false
+	if !informed || (!g.lastCut.IsZero() && (!sent.After(g.lastCut) || now.Sub(g.lastCut) < throttleCutSpacing)) {
+		return false, g.l.Limit()
 	}
 	g.recoverLocked(now)
-	g.cutTo = max(g.l.Limit()*throttleCut, g.ceiling*throttleFloor)
+	cur := g.l.Limit()
+	g.cutTo = min(cur, max(cur*throttleCut, g.goodputLocked(now)*throttleGoodput, g.ceiling*throttleFloor))
 	g.lastCut = now
 	g.cuts++
 	g.applyLocked(g.cutTo)
-	return true
+	// Empty the bucket (the limiter runs on the wall clock): what waits
+	// now goes out at the cut rate, not in a burst.
+	t := time.Now()
+	if n := int(g.l.TokensAt(t)); n >= 1 {
+		g.l.ReserveN(t, n)
+	}
+	return true, g.cutTo
 }
 
 // recoverLocked climbs back toward the ceiling as time passes since the

@@ -1,8 +1,6 @@
 package jdcloud
 
 import (
-	"context"
-	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -27,9 +25,10 @@ func (c *testClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// An isolated 429 only pauses; a 429 for a call sent after an earlier one
-// was heard halves the shared rate (and the burst with it), once per round
-// of calls; the rate holds, then climbs back step by step.
+// An isolated 429 changes nothing; a 429 for a call sent after an earlier
+// one was heard halves the shared rate (and the burst with it) and empties
+// the bucket, once per round of calls; the rate holds, then climbs back
+// step by step.
 func TestGovernorCutsHoldsAndRecovers(t *testing.T) {
 	clock := &testClock{t: time.Date(2026, 7, 8, 9, 0, 0, 0, time.UTC)}
 	lim := rate.NewLimiter(20, 20)
@@ -37,31 +36,41 @@ func TestGovernorCutsHoldsAndRecovers(t *testing.T) {
 	if governorFor(lim, time.Now) != g {
 		t.Fatal("two governors for one limiter: Clients sharing it would not share the slowdown")
 	}
-	tick := func() time.Time { clock.Advance(100 * time.Millisecond); return clock.Now() }
+	tick := func() time.Time { clock.Advance(10 * time.Millisecond); return clock.Now() }
 	early := tick()
-	if g.throttled(early, 0) || g.rate() != 20 {
+	if cut(g, early) || g.rate() != 20 {
 		t.Fatalf("an isolated 429 cut the rate to %v", g.rate())
 	}
-	if g.throttled(early, 0) || g.rate() != 20 {
+	if cut(g, early) || g.rate() != 20 {
 		t.Fatalf("a 429 for a call sent before the first was heard cut the rate to %v", g.rate())
 	}
 	sent := tick()
 	tick()
-	if !g.throttled(sent, 0) || g.rate() != 10 || lim.Burst() != 10 {
+	if !cut(g, sent) || g.rate() != 10 || lim.Burst() != 10 {
 		t.Fatalf("after an informed 429: rate %v burst %d, want 10 and 10", g.rate(), lim.Burst())
 	}
+	if tokens := lim.TokensAt(time.Now()); tokens >= 1 {
+		t.Fatalf("the cut left %v tokens in the bucket: they would go out in a burst", tokens)
+	}
 	tick()
-	if g.throttled(sent, 0) || g.rate() != 10 {
+	if cut(g, sent) || g.rate() != 10 {
 		t.Fatalf("a 429 for a call sent before the cut cut again: rate %v", g.rate())
 	}
 	sent = tick()
 	tick()
-	if !g.throttled(sent, 0) || g.rate() != 5 {
+	if cut(g, sent) || g.rate() != 10 {
+		t.Fatalf("a 429 within %v of the cut cut again: rate %v", throttleCutSpacing, g.rate())
+	}
+	clock.Advance(throttleCutSpacing)
+	sent = tick()
+	tick()
+	if !cut(g, sent) || g.rate() != 5 {
 		t.Fatalf("a 429 for a call sent at the cut rate should cut to 5, rate %v", g.rate())
 	}
 	for range 10 {
+		clock.Advance(throttleCutSpacing)
 		sent = tick()
-		g.throttled(sent, 0)
+		cut(g, sent)
 	}
 	if floor := rate.Limit(20 * throttleFloor); g.rate() != floor || lim.Burst() != 1 {
 		t.Fatalf("rate %v burst %d, want the floor %v and 1", g.rate(), lim.Burst(), floor)
@@ -84,30 +93,30 @@ func TestGovernorCutsHoldsAndRecovers(t *testing.T) {
 		t.Fatalf("recovered to %v burst %d, want 20 and 20", g.rate(), lim.Burst())
 	}
 	// Calm for longer than the window: the next 429 is isolated again.
-	if g.throttled(tick(), 0) || g.rate() != 20 {
+	if cut(g, tick()) || g.rate() != 20 {
 		t.Fatalf("rate %v", g.rate())
 	}
 }
 
-// Retry-After pauses every caller of the limiter; a pause that outlasts
-// the deadline fails at once instead of waiting in vain.
-func TestGovernorPausesForRetryAfter(t *testing.T) {
-	lim := rate.NewLimiter(1000, 1000)
-	g := governorFor(lim, time.Now)
-	g.throttled(time.Now(), 300*time.Millisecond)
-	start := time.Now()
-	if err := g.wait(context.Background()); err != nil {
-		t.Fatal(err)
+// Once a whole window has been watched, a cut stops at nine tenths of what
+// the gateway took: several copies sharing one quota do not halve below
+// their share of it.
+func TestGovernorCutStopsAtTheGoodput(t *testing.T) {
+	clock := &testClock{t: time.Date(2026, 7, 8, 9, 0, 0, 0, time.UTC)}
+	g := governorFor(rate.NewLimiter(20, 20), clock.Now)
+	g.answer()
+	for range 32 { // 16 a second
+		clock.Advance(throttleWindow / 32)
+		g.answer()
 	}
-	if waited := time.Since(start); waited < 250*time.Millisecond {
-		t.Fatalf("waited %v, want the 300ms pause", waited)
-	}
-	g.throttled(time.Now(), 2*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	start = time.Now()
-	if err := g.wait(ctx); !errors.Is(err, errPausePastDeadline) || time.Since(start) > 100*time.Millisecond {
-		t.Fatalf("wait = %v after %v, want errPausePastDeadline at once", err, time.Since(start))
+	clock.Advance(time.Millisecond)
+	cut(g, clock.Now())
+	clock.Advance(time.Millisecond)
+	sent := clock.Now()
+	clock.Advance(time.Millisecond)
+	// The window holds 31 or 32 of the answers: its oldest slot ages out.
+	if !cut(g, sent) || g.rate() < 15.5*throttleGoodput || g.rate() > 16*throttleGoodput {
+		t.Fatalf("rate %v, want about %v, not the half", g.rate(), 16*throttleGoodput)
 	}
 }
 
@@ -115,4 +124,9 @@ func TestNoGovernorWithoutALimit(t *testing.T) {
 	if governorFor(nil, time.Now) != nil || governorFor(rate.NewLimiter(rate.Inf, 0), time.Now) != nil {
 		t.Fatal("an unlimited limiter has nothing to slow")
 	}
+}
+
+func cut(g *governor, sent time.Time) bool {
+	ok, _ := g.throttled(sent)
+	return ok
 }
