@@ -132,7 +132,7 @@ func newCompute(ctx context.Context, cfg config, httpClient *http.Client, awsCfg
 	if err != nil {
 		return nil, fmt.Errorf("JDCLOUD_ENDPOINT: %w", err)
 	}
-	return compute, nil
+	return jdcloud.NewCache(compute, jdcloud.CacheOptions{}), nil
 }
 
 // newPublisher fans out to the HTTP sink and the event bus configured.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/jdcloud-vm-resizer/resizer"
@@ -59,41 +60,76 @@ func (e *APIError) Unwrap() error { return e.cause }
 func (e *APIError) Malformed() bool { return errors.Is(e.cause, ErrMalformedAnswer) }
 
 // DecodeResponse parses a JD answer body for the given HTTP status into
-// result (a pointer; nil when the caller needs nothing from result) or an
-// *APIError. A 2xx answer must be a JSON object without an error member and,
-// when result is wanted, with a result member that fits it; anything else is
-// an APIError, malformed when it does not follow JD's envelope.
-func DecodeResponse(op string, status int, body []byte, result any) (requestID string, err error) {
+// result (nil when the caller needs nothing from result) or an *APIError. A
+// 2xx answer must be a JSON object without an error member and, when result
+// is wanted, with a result member that fits it; anything else is an
+// APIError, malformed when it does not follow JD's envelope.
+//
+// The body is parsed once, straight into the typed result: the envelope's
+// result is not first kept as raw JSON and then parsed again.
+func DecodeResponse[T any](op string, status int, body []byte, result *T) (requestID string, err error) {
 	// JSON's null, a string or a number would decode into an empty envelope
 	// without complaint; only an object is JD's answer.
 	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return "", malformed(op, status, "", body, errors.New("not a JSON object"))
 	}
-	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		return "", malformed(op, status, "", body, err)
+	var (
+		rid     string
+		werr    *wireError
+		got     *T
+		misfit  error // the result member does not fit T; the rest was decoded
+		decoded error
+	)
+	if result == nil {
+		// No result wanted: json skips the member without building it.
+		var env answerHead
+		decoded = json.Unmarshal(body, &env)
+		rid, werr = env.RequestID, env.Error
+	} else {
+		var env answer[T]
+		decoded = json.Unmarshal(body, &env)
+		rid, werr, got = env.RequestID, env.Error, env.Result
+	}
+	if decoded != nil {
+		// encoding/json finishes the value after a type mismatch, so a
+		// result of the wrong shape leaves requestId and error readable;
+		// anything else (bad syntax, a wrong error member) is not JD's
+		// envelope at all.
+		var ute *json.UnmarshalTypeError
+		if !errors.As(decoded, &ute) || (ute.Field != "result" && !strings.HasPrefix(ute.Field, "result.")) {
+			return "", malformed(op, status, "", body, decoded)
+		}
+		// The first mismatch is the only one json reports: make sure the
+		// envelope around the result holds no other (a rare path, so the
+		// second pass costs nothing on the usual one).
+		var head answerHead
+		if err := json.Unmarshal(body, &head); err != nil {
+			return "", malformed(op, status, "", body, err)
+		}
+		misfit = decoded
 	}
 	// An empty error member ({} or all zero) says nothing failed.
-	if env.Error != nil && *env.Error != (wireError{}) {
-		msg := clip(env.Error.Message, maxMessageLen)
+	if werr != nil && *werr != (wireError{}) {
+		msg := clip(werr.Message, maxMessageLen)
 		if msg == "" {
 			msg = "(no message)"
 		}
-		return env.RequestID, &APIError{Op: op, HTTPStatus: status, Status: env.Error.Status, Message: msg, RequestID: env.RequestID}
+		return rid, &APIError{Op: op, HTTPStatus: status, Status: werr.Status, Message: msg, RequestID: rid}
 	}
 	if status < 200 || status > 299 {
-		return env.RequestID, malformed(op, status, env.RequestID, body, errors.New("error status without an error member"))
+		return rid, malformed(op, status, rid, body, errors.New("error status without an error member"))
 	}
 	if result == nil {
-		return env.RequestID, nil
+		return rid, nil
 	}
-	if len(env.Result) == 0 || bytes.Equal(env.Result, []byte("null")) {
-		return env.RequestID, malformed(op, status, env.RequestID, body, errors.New("no result member"))
+	if misfit != nil {
+		return rid, malformed(op, status, rid, body, misfit)
 	}
-	if err := json.Unmarshal(env.Result, result); err != nil {
-		return env.RequestID, malformed(op, status, env.RequestID, body, err)
+	if got == nil {
+		return rid, malformed(op, status, rid, body, errors.New("no result member"))
 	}
-	return env.RequestID, nil
+	*result = *got
+	return rid, nil
 }
 
 // maxMessageLen bounds JD's message as carried into errors and outcome

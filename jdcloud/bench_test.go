@@ -3,6 +3,10 @@ package jdcloud
 import (
 	"bytes"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,4 +47,61 @@ func BenchmarkNewRequest(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// seedBody reads the body of a checked-in FuzzDecodeResponse seed: real
+// answers, so that the decode benchmarks measure what JD sends.
+func seedBody(b *testing.B, name string) []byte {
+	b.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzDecodeResponse", name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "[]byte("); ok {
+			s, err := strconv.Unquote(strings.TrimSuffix(rest, ")"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return []byte(s)
+		}
+	}
+	b.Fatalf("%s: no body", name)
+	return nil
+}
+
+// BenchmarkDecodeAnswer measures turning one JD answer body into the
+// domain's types: what every JD call pays after the network.
+func BenchmarkDecodeAnswer(b *testing.B) {
+	b.Run("describeInstance", func(b *testing.B) {
+		body := seedBody(b, "describe_instance_ok")
+		b.ReportAllocs()
+		for b.Loop() {
+			var res describeInstanceResult
+			if _, err := DecodeResponse("describeInstance", 200, body, &res); err != nil || res.Instance == nil {
+				b.Fatal(err)
+			}
+			_ = res.Instance.toInstance()
+		}
+	})
+	b.Run("describeInstanceTypes", func(b *testing.B) {
+		body := seedBody(b, "describe_instance_types_ok")
+		b.ReportAllocs()
+		for b.Loop() {
+			var res describeInstanceTypesResult
+			if _, err := DecodeResponse("describeInstanceTypes", 200, body, &res); err != nil || len(res.InstanceTypes) != 1 {
+				b.Fatal(err)
+			}
+			_ = res.InstanceTypes[0].toInstanceType()
+		}
+	})
+	b.Run("action", func(b *testing.B) {
+		body := []byte(`{"requestId":"c3ltr1abcdefghijk","result":{}}`)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeResponse[struct{}]("resizeInstance", 200, body, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
 	"github.com/jdcloud-vm-resizer/resizer"
@@ -52,6 +54,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// Limiter is waited on before every HTTP attempt, retries included;
 	// share one across Clients to bound the whole process. nil = unlimited.
+	// JD's 429s slow it down for a while (throttle.go), for every Client
+	// that shares it.
 	Limiter *rate.Limiter
 	Retry   backoff.Policy   // zero value = backoff.Default
 	Now     func() time.Time // default time.Now; dates the signature
@@ -66,6 +70,7 @@ type Client struct {
 	creds     CredentialSource
 	http      *http.Client
 	limiter   *rate.Limiter
+	gov       *governor // slows limiter when JD answers 429; nil without one
 	retry     backoff.Policy
 	now       func() time.Time
 	userAgent string
@@ -111,6 +116,7 @@ func New(o Options) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.gov = governorFor(c.limiter, c.now)
 	if c.userAgent == "" {
 		c.userAgent = DefaultUserAgent
 	}
@@ -179,7 +185,8 @@ func (c *Client) DescribeInstance(ctx context.Context, regionID, instanceID stri
 	k := c.newCall(op, http.MethodGet, regionID, nil, "", "regions", regionID, "instances", instanceID)
 	k.notFound = "instance " + instanceID + " in region " + regionID
 	var res describeInstanceResult
-	rid, err := c.do(ctx, k, &res)
+	k.decode = decodeInto(op, &res)
+	rid, err := c.do(ctx, k)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +219,8 @@ func (c *Client) DescribeInstanceTypes(ctx context.Context, regionID string, typ
 	k := c.newCall(op, http.MethodGet, regionID, nil, q.String(), "regions", regionID, "instanceTypes")
 	k.notFound = "region " + regionID
 	var res describeInstanceTypesResult
-	if _, err := c.do(ctx, k, &res); err != nil {
+	k.decode = decodeInto(op, &res)
+	if _, err := c.do(ctx, k); err != nil {
 		return nil, err
 	}
 	// Keep only what was asked for, so that a server ignoring the filter
@@ -239,7 +247,8 @@ func (c *Client) DescribeImageConstraints(ctx context.Context, regionID, imageID
 	k := c.newCall(op, http.MethodGet, regionID, nil, "", "regions", regionID, "images", imageID, "constraints")
 	k.notFound = "image " + imageID + " in region " + regionID
 	var res describeImageConstraintsResult
-	if _, err := c.do(ctx, k, &res); err != nil {
+	k.decode = decodeInto(op, &res)
+	if _, err := c.do(ctx, k); err != nil {
 		return nil, err
 	}
 	return res.toImageConstraints(imageID), nil
@@ -286,7 +295,8 @@ func (c *Client) StartInstance(ctx context.Context, regionID, instanceID string)
 func (c *Client) instanceAction(ctx context.Context, op, regionID, instanceID string, body []byte) (string, error) {
 	k := c.newCall(op, http.MethodPost, regionID, body, "", "regions", regionID, "instances", instanceID+":"+op)
 	k.notFound = "instance " + instanceID + " in region " + regionID
-	return c.do(ctx, k, nil)
+	k.decode = decodeInto[struct{}](op, nil)
+	return c.do(ctx, k)
 }
 
 // call is one JD operation, ready to be sent as many times as retries need.
@@ -297,6 +307,15 @@ type call struct {
 	region   string // signing region: the path's regionId
 	body     []byte // nil for GET
 	notFound string // what a 404 says is missing
+	// decode reads one answer body into the operation's result, once.
+	decode func(status int, body []byte) (requestID string, err error)
+}
+
+// decodeInto decodes answers of op into res (nil: the result is not read).
+func decodeInto[T any](op string, res *T) func(int, []byte) (string, error) {
+	return func(status int, body []byte) (string, error) {
+		return DecodeResponse(op, status, body, res)
+	}
 }
 
 // newCall builds the URL from path segments, each escaped even though
@@ -334,6 +353,7 @@ type outcome struct {
 	cut        bool      // netErr came from ctx ending (or the limiter seeing it would)
 	sent       bool      // the request went out: the server may have acted on it
 	retryAfter time.Duration
+	sentAt     time.Time // when the request went out (the governor's clock)
 }
 
 // unknownFate reports whether the server may have acted on an attempt that
@@ -355,26 +375,35 @@ func (o *outcome) retryable() bool {
 // do runs k with retries and maps the result to the contract's codes. On
 // the first 401 it re-reads the credentials and, if they changed, re-signs
 // and tries once more at once.
-func (c *Client) do(ctx context.Context, k *call, result any) (string, error) {
+//
+// A 429 is the gateway's quota, not a fault: it may slow the shared
+// limiter for every delivery (throttle.go) and, while ctx has a deadline,
+// does not use up the retry budget. The call waits (Retry-After, then the limiter)
+// and tries again for as long as the deadline leaves room for the wait;
+// only when it does not is the 429 the answer (timeout). Without a deadline
+// a 429 counts as an attempt, as any other failure does.
+func (c *Client) do(ctx context.Context, k *call) (string, error) {
 	creds, err := c.creds.Credentials(ctx)
 	if err != nil {
 		return "", credentialsError(ctx, k, err)
 	}
 	var (
 		last       outcome
-		rounds     int // backoff rounds, to tell a spent budget from a cut one
+		rounds     int // failed rounds that count toward the retry budget
+		throttled  int // 429 rounds that did not count
 		attempts   int // HTTP attempts, the 401 re-try included
 		refreshed  bool
 		refreshErr error
 		unknown    bool // a sent attempt of a state-changing call met a 5xx or no answer
 	)
+	budget := max(c.retry.Attempts, 1)
+	_, deadline := ctx.Deadline()
 	// Retry-After is honoured but bounded, so that a misbehaving server
 	// cannot park an invocation for an hour.
 	maxWait := 2 * c.retry.Max
-	_ = backoff.Retry(ctx, c.retry, func(ctx context.Context) (bool, time.Duration, error) {
-		rounds++
+	for {
 		attempts++
-		last = c.attempt(ctx, k, creds, result)
+		last = c.attempt(ctx, k, creds)
 		if last.status == http.StatusUnauthorized && !refreshed {
 			refreshed = true
 			fresh, changed, err := c.creds.Refresh(ctx)
@@ -384,32 +413,54 @@ func (c *Client) do(ctx context.Context, k *call, result any) (string, error) {
 			if err == nil && (changed || fresh != creds) {
 				creds = fresh
 				attempts++
-				last = c.attempt(ctx, k, creds, result)
+				last = c.attempt(ctx, k, creds)
 			}
 		}
 		if last.apiErr == nil && last.netErr == nil {
-			return false, 0, nil
+			return last.requestID, nil
 		}
 		unknown = unknown || (k.method == http.MethodPost && last.unknownFate())
-		return last.retryable(), min(last.retryAfter, maxWait), errAttempt
-	})
-	if last.apiErr == nil && last.netErr == nil {
-		return last.requestID, nil
+		if !last.retryable() {
+			break
+		}
+		var wait time.Duration
+		if last.status == http.StatusTooManyRequests {
+			if c.gov != nil {
+				if cut, r := c.gov.throttled(last.sentAt); cut {
+					resizer.LoggerFrom(ctx, nil).Warn("JD Cloud throttled the account: this process slows down",
+						zap.String("op", k.op), zap.Float64("jdcloudRate", float64(r)))
+				}
+			}
+		}
+		if last.status == http.StatusTooManyRequests && deadline {
+			throttled++
+			// Not before Retry-After, and a little after it, at random:
+			// callers refused together must not come back together.
+			wait = max(last.retryAfter+jitter(last.retryAfter/4), c.retry.Delay(min(throttled-1, 3)))
+		} else {
+			rounds++
+			if rounds >= budget {
+				break
+			}
+			wait = max(c.retry.Delay(rounds-1), min(last.retryAfter, maxWait))
+		}
+		if !backoff.Sleep(ctx, wait) {
+			break
+		}
 	}
-	spent := rounds >= max(c.retry.Attempts, 1)
-	e := failure(ctx, k, &last, attempts, spent, refreshed, refreshErr)
+	e := failure(ctx, k, &last, attempts, rounds >= budget, refreshed, refreshErr)
 	e.Ambiguous = unknown
 	return "", e
 }
 
-// errAttempt tells backoff.Retry that an attempt failed; the outcome itself
-// travels in do's variables.
-var errAttempt = errors.New("attempt failed")
-
 // attempt sends k once: wait for the limiter, stamp, sign, send, read at
 // most maxAnswerBytes, decode.
-func (c *Client) attempt(ctx context.Context, k *call, creds Credentials, result any) outcome {
-	if c.limiter != nil {
+func (c *Client) attempt(ctx context.Context, k *call, creds Credentials) outcome {
+	if c.gov != nil {
+		if err := c.gov.wait(ctx); err != nil {
+			return outcome{netErr: fmt.Errorf("waiting for the rate limiter: %w", err), cut: true}
+		}
+	} else if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
 			// The limiter fails only when ctx has ended or would end first.
 			return outcome{netErr: fmt.Errorf("waiting for the rate limiter: %w", err), cut: true}
@@ -419,6 +470,7 @@ func (c *Client) attempt(ctx context.Context, k *call, creds Credentials, result
 	if err != nil {
 		return outcome{netErr: err}
 	}
+	sentAt := c.now()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return outcome{netErr: err, cut: ctx.Err() != nil, sent: true}
@@ -428,12 +480,15 @@ func (c *Client) attempt(ctx context.Context, k *call, creds Credentials, result
 	if err != nil {
 		return outcome{netErr: fmt.Errorf("reading the answer: %w", err), cut: ctx.Err() != nil, sent: true}
 	}
-	o := outcome{status: resp.StatusCode, sent: true, retryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), c.now(), 2*c.retry.Max)}
+	if c.gov != nil && resp.StatusCode != http.StatusTooManyRequests {
+		c.gov.answer()
+	}
+	o := outcome{status: resp.StatusCode, sent: true, sentAt: sentAt, retryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), c.now(), 2*c.retry.Max)}
 	if len(body) > maxAnswerBytes {
 		o.apiErr = malformed(k.op, resp.StatusCode, resp.Header.Get(headerRequestID), body, fmt.Errorf("more than %d bytes", maxAnswerBytes))
 		return o
 	}
-	rid, err := DecodeResponse(k.op, resp.StatusCode, body, result)
+	rid, err := k.decode(resp.StatusCode, body)
 	if rid == "" {
 		rid = resp.Header.Get(headerRequestID)
 	}
@@ -512,4 +567,12 @@ func validate(op string, fields ...field) error {
 		return resizer.Errorf(resizer.CodeInvalidRequest, "", "jdcloud %s: %s %s is not valid: want %s", op, f.name, resizer.Quote(f.value), f.want)
 	}
 	return nil
+}
+
+// jitter is a uniform draw from [0, d].
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d + 1)
 }

@@ -985,13 +985,13 @@ func TestDecodeResponse(t *testing.T) {
 		})
 	}
 	long := strings.Repeat("é", 3000)
-	_, err := DecodeResponse("resizeInstance", 400, []byte(jdErr("r", 400, "INVALID_ARGUMENT", long)), nil)
+	_, err := DecodeResponse[struct{}]("resizeInstance", 400, []byte(jdErr("r", 400, "INVALID_ARGUMENT", long)), nil)
 	var ae *APIError
 	if !errors.As(err, &ae) || len(ae.Message) > maxMessageLen+len("…") || !strings.HasPrefix(long, strings.TrimSuffix(ae.Message, "…")) {
 		t.Errorf("a long JD message is not clipped on a rune boundary: %d bytes", len(ae.Message))
 	}
 	// Callers that want no result (stop, start, resize) accept any object.
-	if rid, err := DecodeResponse("stopInstance", 200, []byte(`{"requestId":"e","result":{}}`), nil); err != nil || rid != "e" {
+	if rid, err := DecodeResponse[struct{}]("stopInstance", 200, []byte(`{"requestId":"e","result":{}}`), nil); err != nil || rid != "e" {
 		t.Errorf("nil result: %q, %v", rid, err)
 	}
 }

@@ -12,11 +12,19 @@ import (
 // shape. Members the resizer never reads and whose shape it does not depend
 // on stay json.RawMessage, so that JD changing them cannot fail a call.
 
-// envelope is every answer: {"requestId", "result"} or {"requestId", "error"}.
-type envelope struct {
-	RequestID string          `json:"requestId"`
-	Result    json.RawMessage `json:"result"`
-	Error     *wireError      `json:"error"`
+// answer is every answer: {"requestId", "result"} or {"requestId", "error"},
+// with result decoded straight into the operation's type.
+type answer[T any] struct {
+	RequestID string     `json:"requestId"`
+	Result    *T         `json:"result"`
+	Error     *wireError `json:"error"`
+}
+
+// answerHead is an answer whose result nobody reads (resize, stop, start):
+// json skips the member instead of building it.
+type answerHead struct {
+	RequestID string     `json:"requestId"`
+	Error     *wireError `json:"error"`
 }
 
 type wireError struct {

@@ -15,8 +15,12 @@ import (
 	"github.com/jdcloud-vm-resizer/resizer/trigger"
 )
 
-// benchSecret signs the API Gateway samples in events/.
-const benchSecret = "demo-webhook-secret"
+// benchSecret signs the structured API Gateway sample in events/;
+// benchToken is the bearer token of the binary one (binary mode needs it).
+const (
+	benchSecret = "demo-webhook-secret"
+	benchToken  = "demo-webhook-token"
+)
 
 // validator is a Processor that does what the Handler does first with each
 // event, resizer.ParseRequest, and answers a small prebuilt outcome: the
@@ -100,7 +104,7 @@ func BenchmarkDecode(b *testing.B) {
 		b.Run(s.name, func(b *testing.B) {
 			payload := s.payload(b)
 			v := newValidator(b)
-			d := trigger.New(v, trigger.Options{WebhookSecret: benchSecret})
+			d := trigger.New(v, trigger.Options{WebhookSecret: benchSecret, WebhookToken: benchToken})
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {

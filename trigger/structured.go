@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"sort"
 	"strings"
@@ -53,41 +52,34 @@ func decodeStructured(raw []byte, max int64) (event.Event, *event.Event, *resize
 	return e, nil, nil
 }
 
-// topLevel parses raw as one JSON object and returns its members. Unlike
-// encoding/json (last wins) and the sdk's parser, it refuses duplicate
-// keys: two "id"s would let different readers see different requests.
+// topLevel parses raw as one JSON object and returns its members (each
+// value's bytes, sharing raw's memory). Unlike encoding/json (last wins) and
+// the sdk's parser, it refuses duplicate keys: two "id"s would let
+// different readers see different requests. One strict pass over the bytes
+// (scanner, duplicates.go) does it; keys compare decoded, so "\u0069d" is
+// "id". Duplicates inside data are ParseRequest's to name.
 func topLevel(raw []byte) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil {
+	s := scanner{b: raw}
+	s.skipSpace()
+	if s.i >= len(s.b) {
 		return nil, errors.New("invalid JSON")
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("JSON value is not an object")
-	}
-	top := map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, errors.New("invalid JSON")
+	if c := s.b[s.i]; c != '{' {
+		if c == '[' || s.value(0) {
+			return nil, errors.New("JSON value is not an object")
 		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, errors.New("invalid JSON")
-		}
-		if _, dup := top[key]; dup {
-			return nil, fmt.Errorf("duplicate key %q", key)
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, errors.New("invalid JSON")
-		}
-		top[key] = v
-	}
-	if _, err := dec.Token(); err != nil {
 		return nil, errors.New("invalid JSON")
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	top := make(map[string]json.RawMessage, 12)
+	ok := s.members(0, true, func(k, v []byte) { top[string(k)] = v })
+	switch {
+	case s.dup != nil:
+		return nil, fmt.Errorf("duplicate key %q", s.dup)
+	case !ok:
+		return nil, errors.New("invalid JSON")
+	}
+	s.skipSpace()
+	if s.i != len(s.b) {
 		return nil, errors.New("trailing data after the JSON object")
 	}
 	return top, nil
@@ -222,15 +214,22 @@ func partialEvent(id, source, subject string) *event.Event {
 	return &e
 }
 
-// jsonString decodes raw when it is a JSON string; null, which
-// encoding/json would quietly accept for a string, is not one.
+// jsonString decodes raw when it is a JSON string, as encoding/json would;
+// null, which encoding/json would quietly accept for a string, is not one.
 func jsonString(raw json.RawMessage) (string, bool) {
-	var s string
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+	if len(raw) == 0 || raw[0] != '"' {
 		return "", false
 	}
-	return s, true
+	sc := scanner{b: raw}
+	contents, plain, ok := sc.str()
+	if !ok || sc.i != len(raw) {
+		return "", false
+	}
+	if plain {
+		return string(contents), true
+	}
+	return string(unquote(contents)), true
 }
 
 func invalid(format string, args ...any) *resizer.Error {

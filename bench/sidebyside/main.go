@@ -107,20 +107,20 @@ func run() error {
 	}
 
 	fmt.Fprintf(log, "cold starts: %d rounds of each, alternated\n", *rounds)
-	d0, s0 := int64(w.describeCalls()), w.delivered.Load()
+	c0 := w.count()
 	if r.cold, err = cold(ctx, fs, *rounds, id, w.payload); err != nil {
 		return err
 	}
-	if err := verify(w, d0, s0, *rounds); err != nil {
+	if err := verify(w, c0, *rounds); err != nil {
 		return fmt.Errorf("cold starts: %w", err)
 	}
 
 	fmt.Fprintf(log, "warm invocations: %d of each, interleaved, after %d uncounted\n", *invocations, warmup)
-	d0, s0 = int64(w.describeCalls()), w.delivered.Load()
+	c0 = w.count()
 	if r.warm, err = warm(ctx, fs, *invocations, id, w.payload); err != nil {
 		return err
 	}
-	if err := verify(w, d0, s0, warmup+*invocations); err != nil {
+	if err := verify(w, c0, warmup+*invocations); err != nil {
 		return fmt.Errorf("warm invocations: %w", err)
 	}
 
@@ -138,7 +138,24 @@ func run() error {
 	if *out == "" {
 		return nil
 	}
-	return os.WriteFile(*out, []byte(table), 0o644)
+	return writeKeeping(*out, table)
+}
+
+// KeptMarker divides bench/RESULTS.md: sidebyside rewrites what is above
+// it and keeps what is below (the storm's section, bench/storm, and notes
+// written by hand).
+const keptMarker = "<!-- sections below are kept: bench/storm and hand-written notes -->"
+
+// writeKeeping writes table to path, followed by whatever the file held
+// from keptMarker on.
+func writeKeeping(path, table string) error {
+	out := table
+	if old, err := os.ReadFile(path); err == nil {
+		if i := strings.Index(string(old), keptMarker); i >= 0 {
+			out = strings.TrimRight(table, "\n") + "\n\n" + string(old[i:])
+		}
+	}
+	return os.WriteFile(path, []byte(out), 0o644)
 }
 
 // envFlag collects -env NAME=value.

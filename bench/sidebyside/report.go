@@ -68,7 +68,7 @@ func (r *results) markdown() string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# make bench\n\n%s\n\n", r.machine)
-	p("Resizer: `bin/bootstrap`, a dry run (describeInstance, then describeInstanceTypes and describeImageConstraints, one HTTP sink delivery) against the in-process JD Cloud simulator answering at once. ")
+	p("Resizer: `bin/bootstrap`, a dry run (describeInstance, then describeInstanceTypes and describeImageConstraints, one HTTP sink delivery) against the in-process JD Cloud simulator answering at once; the process's cache answers the two look-ups of every warm invocation after its first. ")
 	p("Bare: `bench/bare`, an aws-lambda-go handler that echoes the same payload, built with the same flags. Both under aws-lambda-rie on loopback. ")
 	p("The resizer runs with JDCLOUD_RATE_LIMIT=1000: at the default 20/s, back-to-back dry runs (three JD Cloud calls each) wait for the quota, 150 ms apiece.")
 	if len(r.env) > 0 {
@@ -100,7 +100,7 @@ func (r *results) markdown() string {
 		mb(hr), mb(hb), float64(hr)/float64(hb), mb(rssTarget), verdict(hr <= rssTarget))
 
 	p("\nWhere the resizer's time goes (medians; each phase ends when a request of the resizer's arrives):\n\n")
-	p("| | invocation → describeInstance | → the later of the two look-ups | → outcome at the sink | → answer |\n|---|---:|---:|---:|---:|\n")
+	p("| | invocation → describeInstance | → the later of the two look-ups (warm: none, the cache answers) | → outcome at the sink | → answer |\n|---|---:|---:|---:|---:|\n")
 	for _, row := range []struct {
 		name string
 		tl   []timeline

@@ -62,3 +62,23 @@ func Retry(ctx context.Context, p Policy, op func(ctx context.Context) (retry bo
 	}
 	return err
 }
+
+// Sleep waits d unless ctx's deadline would pass first (then it returns
+// false at once) or ctx ends meanwhile (false). A d of zero or less
+// returns true at once, unless ctx has already ended.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

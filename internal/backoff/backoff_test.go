@@ -64,3 +64,19 @@ func TestRetryNeverSleepsPastDeadline(t *testing.T) {
 		t.Fatalf("calls = %d, want 1: a 2 s wait cannot fit in a 50 ms deadline", calls)
 	}
 }
+
+func TestSleep(t *testing.T) {
+	if !Sleep(context.Background(), 0) || !Sleep(context.Background(), time.Millisecond) {
+		t.Fatal("a sleep with room refused")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if Sleep(ctx, time.Second) || time.Since(start) > 20*time.Millisecond {
+		t.Fatal("a sleep past the deadline did not refuse at once")
+	}
+	cancel()
+	if Sleep(ctx, 0) || Sleep(ctx, time.Millisecond) {
+		t.Fatal("a sleep on an ended context succeeded")
+	}
+}

@@ -2,6 +2,7 @@ package jdcloudsim
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 )
 
@@ -95,21 +96,22 @@ func (s *Server) queueFault(op string, f fault) {
 	s.faults[op] = append(s.faults[op], f)
 }
 
-// dropConnection closes the caller's connection without a byte of answer.
-// It reports false when w cannot be hijacked (HTTP/2, a ResponseRecorder);
-// the caller then aborts the handler with http.ErrAbortHandler, which
-// net/http turns into a reset stream or closed connection all the same.
-func dropConnection(w http.ResponseWriter) bool {
+// dropConnection takes the caller's connection, for ServeHTTP to close
+// without a byte of answer once the call is recorded (so that a caller
+// who retries at once finds the drop in the record). It returns nil when
+// w cannot be hijacked (HTTP/2, a ResponseRecorder); the caller then
+// aborts the handler with http.ErrAbortHandler, which net/http turns into
+// a reset stream or closed connection all the same.
+func dropConnection(w http.ResponseWriter) io.Closer {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
-		return false
+		return nil
 	}
 	conn, _, err := hj.Hijack()
 	if err != nil {
-		return false
+		return nil
 	}
-	_ = conn.Close()
-	return true
+	return conn
 }
 
 // takeFault consumes one injected failure of op, if any is queued.

@@ -187,7 +187,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	rep := s.answer(w, r, body, readErr, rt)
 	s.finish(idx, rep)
-	if rep.dropped && !rep.hijacked {
+	if rep.conn != nil {
+		_ = rep.conn.Close()
+	}
+	if rep.dropped && rep.conn == nil {
 		panic(http.ErrAbortHandler)
 	}
 }
@@ -197,8 +200,8 @@ type reply struct {
 	status    int // 0 when nothing was answered
 	accessKey string
 	authOK    bool
-	dropped   bool // an injected drop closed the connection unanswered
-	hijacked  bool // the drop closed the connection itself; otherwise ServeHTTP aborts
+	dropped   bool      // an injected drop closes the connection unanswered
+	conn      io.Closer // the hijacked connection ServeHTTP closes; nil: ServeHTTP aborts
 }
 
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte, readErr error, rt route) reply {
@@ -244,7 +247,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte, rea
 // injected meets the caller with fault f, after op was applied or not.
 func (s *Server) injected(w http.ResponseWriter, rep reply, f fault, op string, applied bool) reply {
 	if f.drops() {
-		rep.dropped, rep.hijacked = true, dropConnection(w)
+		rep.dropped, rep.conn = true, dropConnection(w)
 		return rep
 	}
 	msg := "injected fault for " + op
