@@ -25,6 +25,9 @@ const ShutdownGrace = 25 * time.Second
 // (the instance is still stopping) takes a transition or two.
 const DrainWait = 2 * time.Minute
 
+// answerFlush bounds the wait for drained deliveries' answers to leave.
+const answerFlush = 5 * time.Second
+
 // Serve listens on addr and serves h until ctx is cancelled, then shuts
 // down (see serve). A listen or serve failure is returned as is.
 func Serve(ctx context.Context, addr string, h http.Handler, log *zap.Logger, grace time.Duration) error {
@@ -83,6 +86,12 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *zap.Logger
 	go func() { inflight.Wait(); close(done) }()
 	select {
 	case <-done:
+		// A handler that returned has not necessarily sent its answer:
+		// the server flushes it afterwards. Wait for the connections to
+		// go idle (Shutdown again), so that exiting does not cut it off.
+		fctx, fcancel := context.WithTimeout(context.Background(), answerFlush)
+		defer fcancel()
+		_ = srv.Shutdown(fctx)
 		return nil
 	case <-time.After(drainWait):
 		// Closing their connections cancels what is left.
