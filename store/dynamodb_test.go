@@ -104,6 +104,58 @@ func TestDynamoDBLayout(t *testing.T) {
 	wantAttr(t, item, "resizedAt", "N", itoa(at.UnixMilli()))
 }
 
+// TestDynamoDBFleetLayout checks the fleet state's items as the table
+// holds them (dynamodb_fleet.go).
+func TestDynamoDBFleetLayout(t *testing.T) {
+	client, table := newTable(t)
+	s := store.NewDynamoDB(client, table)
+	ctx := t.Context()
+	lease := time.Now().Add(time.Hour).Truncate(time.Second).Add(250 * time.Millisecond)
+
+	if err := s.Hold(ctx, "cn-north-1/i-1", "d1", lease, 1); err != nil {
+		t.Fatal(err)
+	}
+	item := getRaw(t, client, table, "hold#cn-north-1/i-1")
+	wantAttr(t, item, "holder", "S", "d1")
+	wantAttr(t, item, "leaseUntil", "N", itoa(lease.UnixMilli()))
+	wantAttr(t, item, "expiration", "N", itoa(lease.Unix()+1))
+	wantAttr(t, item, "slot", "N", "0")
+	item = getRaw(t, client, table, "slot#0")
+	wantAttr(t, item, "holder", "S", "d1")
+	wantAttr(t, item, "instance", "S", "cn-north-1/i-1")
+	wantAttr(t, item, "leaseUntil", "N", itoa(lease.UnixMilli()))
+	wantAttr(t, item, "expiration", "N", itoa(lease.Unix()+1))
+	if err := s.Unhold(ctx, "cn-north-1/i-1", "d1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"hold#cn-north-1/i-1", "slot#0"} {
+		out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table),
+			Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}}, ConsistentRead: aws.Bool(true)})
+		if err != nil || out.Item != nil {
+			t.Errorf("%s after Unhold: %v %v", id, out.Item, err)
+		}
+	}
+
+	window, expires := t0, time.Now().Add(2*time.Hour).Truncate(time.Second)
+	if _, _, err := s.Take(ctx, "resizes", window, 3, expires); err != nil {
+		t.Fatal(err)
+	}
+	item = getRaw(t, client, table, "count#resizes#"+itoa(window.Unix()))
+	wantAttr(t, item, "n", "N", "1")
+	wantAttr(t, item, "expiration", "N", itoa(expires.Unix()))
+
+	approvalExpires := time.Now().Add(24 * time.Hour).Truncate(time.Millisecond)
+	if err := s.PutHeld(ctx, resizer.Held{ID: "ap-1", Request: []byte{0, 0xff, '{'}, Expires: approvalExpires}); err != nil {
+		t.Fatal(err)
+	}
+	item = getRaw(t, client, table, "held#ap-1")
+	wantAttr(t, item, "expiresAt", "N", itoa(approvalExpires.UnixMilli()))
+	wantAttr(t, item, "expiration", "N", itoa(approvalExpires.Add(24*time.Hour).Unix()))
+	if b, ok := item["request"].(*types.AttributeValueMemberB); !ok || string(b.Value) != "\x00\xff{" {
+		t.Errorf("request = %#v, want Binary of the exact bytes", item["request"])
+	}
+}
+
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // TestDynamoDBClockBoundaries drives the store's clock against the real
@@ -162,6 +214,33 @@ func TestDynamoDBClockBoundaries(t *testing.T) {
 	set(t0.Add(time.Minute + time.Second))
 	if at, err := s.LastResize(ctx, "i"); err != nil || !at.IsZero() {
 		t.Errorf("LastResize past expiration = %v, %v; want zero", at, err)
+	}
+}
+
+// TestDynamoDBHoldClockBoundary: a hold, and its fleet slot, is live
+// through the last millisecond of its lease and taken over after it.
+func TestDynamoDBHoldClockBoundary(t *testing.T) {
+	client, table := newTable(t)
+	s := store.NewDynamoDB(client, table)
+	var now atomic.Pointer[time.Time]
+	s.Now = func() time.Time { return *now.Load() }
+	set := func(t time.Time) { now.Store(&t) }
+	ctx := t.Context()
+
+	set(t0)
+	if err := s.Hold(ctx, "i", "first", t0.Add(time.Second), 1); err != nil {
+		t.Fatal(err)
+	}
+	set(t0.Add(time.Second))
+	if err := s.Hold(ctx, "i", "second", t0.Add(time.Hour), 1); resizer.ErrorCode(err) != resizer.CodeUnavailable {
+		t.Errorf("hold taken over at the last millisecond of its lease: %v", err)
+	}
+	if err := s.Hold(ctx, "j", "second", t0.Add(time.Hour), 1); resizer.ErrorCode(err) != resizer.CodeUnavailable {
+		t.Errorf("slot taken over at the last millisecond of its lease: %v", err)
+	}
+	set(t0.Add(time.Second + time.Millisecond))
+	if err := s.Hold(ctx, "i", "second", t0.Add(time.Hour), 1); err != nil {
+		t.Errorf("hold past its lease not taken over: %v", err)
 	}
 }
 

@@ -10,9 +10,12 @@ import (
 	"github.com/jdcloud-vm-resizer/resizer"
 )
 
-// DefaultMaxEntries bounds a Memory created with a non-positive size: enough
-// for a day of requests on one process, small enough to never matter for
-// memory (an entry is a few hundred bytes plus its outcome).
+// DefaultMaxEntries is how many idempotency records a Memory created with a
+// non-positive size keeps: enough for a day of requests on one process,
+// small enough to never matter for memory (a record is a few hundred bytes
+// plus its outcome). Only those records are bounded; cooldown marks, holds,
+// window counters and held approvals are not counted against it and are
+// never evicted, only dropped once expired.
 const DefaultMaxEntries = 10000
 
 // Memory is the store of one process, used when IDEMPOTENCY_TABLE is unset.

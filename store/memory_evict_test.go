@@ -135,3 +135,52 @@ func TestMemoryDefaultsItsBound(t *testing.T) {
 		t.Fatalf("claim %d of a default store was taken; want the bound to be %d", DefaultMaxEntries+1, DefaultMaxEntries)
 	}
 }
+
+// TestMemoryKeepsFleetStatePastItsBound: a burst of requests that each leave
+// a completed record (dry runs, say) well past DefaultMaxEntries evicts old
+// records only, never a cooldown mark, a hold, a counter or a held request
+// (docs/contract.md §12).
+func TestMemoryKeepsFleetStatePastItsBound(t *testing.T) {
+	m, _ := newMemory(0)
+	ctx, later := t.Context(), t0.Add(time.Hour)
+	if err := m.RecordResize(ctx, "cn-north-1/i-marked", t0, later); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Hold(ctx, "cn-north-1/i-held", "delivery-1", later, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Add(ctx, "failures", t0, later); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.PutHeld(ctx, resizer.Held{ID: "ap-1", Request: []byte("{}"), Expires: later}); err != nil {
+		t.Fatal(err)
+	}
+	const n = DefaultMaxEntries + 2500
+	for i := range n {
+		complete(t, m, fmt.Sprint("dry-run-", i), later)
+	}
+	m.mu.Lock()
+	records := len(m.items)
+	m.mu.Unlock()
+	if records != DefaultMaxEntries {
+		t.Errorf("%d records kept, want the bound %d", records, DefaultMaxEntries)
+	}
+	if present(t, m, "dry-run-0") || !present(t, m, fmt.Sprint("dry-run-", n-1)) {
+		t.Error("eviction did not take the oldest records first")
+	}
+	if at, err := m.LastResize(ctx, "cn-north-1/i-marked"); err != nil || !at.Equal(t0) {
+		t.Errorf("cooldown mark evicted: %v, %v", at, err)
+	}
+	if err := m.Hold(ctx, "cn-north-1/i-held", "delivery-2", later, 1); resizer.ErrorCode(err) != resizer.CodeUnavailable {
+		t.Errorf("hold evicted: a second holder got it (%v)", err)
+	}
+	if err := m.Hold(ctx, "cn-north-1/i-other", "delivery-3", later, 1); err == nil {
+		t.Error("the fleet bound forgot the live hold")
+	}
+	if c, err := m.Count(ctx, "failures", t0); c != 1 || err != nil {
+		t.Errorf("counter evicted: %d, %v", c, err)
+	}
+	if h, err := m.GetHeld(ctx, "ap-1"); h == nil || err != nil {
+		t.Errorf("held request evicted: %v, %v", h, err)
+	}
+}

@@ -144,7 +144,7 @@ func (m *Memory) Hold(ctx context.Context, instanceKey, holder string, leaseUnti
 	f, now := m.fleet(), m.now()
 	if h, ok := f.holds[instanceKey]; ok && !now.After(h.leaseUntil) {
 		if h.holder != holder {
-			return busy(instanceKey, h.leaseUntil)
+			return busy(instanceKey, h.holder, h.leaseUntil)
 		}
 		f.holds[instanceKey] = hold{holder: holder, leaseUntil: leaseUntil}
 		return nil
@@ -193,7 +193,7 @@ func (m *Memory) Take(ctx context.Context, name string, window time.Time, max in
 	if now.After(c.expires) {
 		c = counter{}
 	}
-	if c.n >= max {
+	if max <= 0 || c.n >= max {
 		return false, c.n, nil
 	}
 	c.n++
@@ -237,7 +237,8 @@ func (m *Memory) Count(ctx context.Context, name string, window time.Time) (int,
 	return c.n, nil
 }
 
-// PutHeld implements resizer.Approvals.
+// PutHeld implements resizer.Approvals: an id already stored stays as it
+// is. The entry is kept heldGrace past h.Expires, as DynamoDB's TTL does.
 func (m *Memory) PutHeld(ctx context.Context, h resizer.Held) error {
 	if err := ctx.Err(); err != nil {
 		return resizer.ErrorFrom(ctx, "memory store: hold approval "+strconv.Quote(h.ID), err)
@@ -245,7 +246,7 @@ func (m *Memory) PutHeld(ctx context.Context, h resizer.Held) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	f, now := m.fleet(), m.now()
-	if e, ok := f.held[h.ID]; ok && !now.After(e.expires) {
+	if _, ok := f.held[h.ID]; ok {
 		return nil
 	}
 	h.Request = append([]byte(nil), h.Request...)
@@ -255,7 +256,8 @@ func (m *Memory) PutHeld(ctx context.Context, h resizer.Held) error {
 }
 
 // GetHeld implements resizer.Approvals: an expired held request is still
-// returned (until heldGrace after its expiry), so its approval is told so.
+// returned, so its approval is told so, until a sweep drops it (no sooner
+// than heldGrace after its expiry).
 func (m *Memory) GetHeld(ctx context.Context, id string) (*resizer.Held, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, resizer.ErrorFrom(ctx, "memory store: approval "+strconv.Quote(id), err)
@@ -263,7 +265,7 @@ func (m *Memory) GetHeld(ctx context.Context, id string) (*resizer.Held, error) 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.fleet().held[id]
-	if !ok || m.now().After(e.expires) {
+	if !ok {
 		return nil, nil
 	}
 	h := e.h
@@ -271,14 +273,15 @@ func (m *Memory) GetHeld(ctx context.Context, id string) (*resizer.Held, error) 
 	return &h, nil
 }
 
-// busy and fleetBusy are the refusals of Hold, shared by both stores.
-func busy(instanceKey string, until time.Time) error {
+// busy and fleetBusy are the refusals of Hold, shared by both stores. The
+// holder is a delivery id the function made up, quoted all the same.
+func busy(instanceKey, holder string, until time.Time) error {
 	return resizer.Errorf(resizer.CodeUnavailable, resizer.ReasonInstanceBusy,
-		"instance %s is being changed by another request (held until %s at the latest); retry later",
-		instanceKey, until.UTC().Format(time.RFC3339))
+		"instance %s is being changed by another request (holder %q) until %s at the latest; retry later",
+		instanceKey, holder, until.UTC().Format(time.RFC3339))
 }
 
 func fleetBusy(max int) error {
 	return resizer.Errorf(resizer.CodeUnavailable, resizer.ReasonFleetBusy,
-		"%d resizes are already under way fleet-wide (MAX_CONCURRENT_RESIZES=%d); retry later", max, max)
+		"%d resizes are already under way fleet-wide (MAX_CONCURRENT_RESIZES=%d); retry later, or raise MAX_CONCURRENT_RESIZES", max, max)
 }
