@@ -2,6 +2,7 @@ package resizer_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	resizer "github.com/jdcloud-vm-resizer/resizer"
 	"github.com/jdcloud-vm-resizer/resizer/internal/testkit"
 	"github.com/jdcloud-vm-resizer/resizer/store"
+	"github.com/jdcloud-vm-resizer/resizer/trigger"
 )
 
 // fleet adds n copies of the fixture's instance like, named i-fleet000…,
@@ -95,47 +99,6 @@ func TestStaggeredRequestsResizeOnce(t *testing.T) {
 			t.Fatalf("%s left %s", id, inst.Status)
 		}
 	}
-}
-
-// MAX_CONCURRENT_RESIZES bounds the machines out of service at once; the
-// refused requests are retryable and all get through on retry.
-func TestMaxConcurrentResizes(t *testing.T) {
-	r := newRig(t, allowAll(), withTransition(40*time.Millisecond), testkit.WithOptions(func(o *resizer.Options) { o.MaxConcurrent = 3 }))
-	ids := fleet(t, r, "i-running01", 30)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	busy := 0
-	for _, id := range ids {
-		wg.Go(func() {
-			e := request(resize(id, "g.n2.large", "stopIfRunning", true))
-			for try := 0; ; try++ {
-				out := r.Handle(t, e)
-				if err := out.Err(); err == nil {
-					return
-				} else if err.Reason != resizer.ReasonFleetBusy || !err.Retryable || try > 200 {
-					t.Errorf("%s: %s", id, out.Event.JSON)
-					return
-				}
-				mu.Lock()
-				busy++
-				mu.Unlock()
-				time.Sleep(20 * time.Millisecond)
-			}
-		})
-	}
-	wg.Wait()
-	if p := r.Sim.PeakOutOfService(); p > 3 || p == 0 {
-		t.Fatalf("peak instances out of service = %d, want 1..3", p)
-	}
-	if busy == 0 {
-		t.Fatal("no request was ever refused fleet_busy: the bound was not exercised")
-	}
-	for _, id := range ids {
-		if n := resizesOf(r, id); n != 1 {
-			t.Fatalf("%s resized %d times", id, n)
-		}
-	}
-	t.Logf("30 resizes under MAX_CONCURRENT_RESIZES=3: peak out of service %d, %d fleet_busy refusals", r.Sim.PeakOutOfService(), busy)
 }
 
 // MAX_RESIZES_PER_WINDOW: of 8 state-changing requests in one window, 5
@@ -345,4 +308,72 @@ func TestStaggeredAtEveryPointOfTheFlow(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// MAX_CONCURRENT_RESIZES bounds the machines out of service at once,
+// through SQS as the template deploys it: 30 requests in
+// three batches of 10 run at once (three Lambda copies), the simulator's
+// transitions take 150 ms, and each batch's fleet_busy records come back
+// as batchItemFailures that the queue redelivers until every instance is
+// done; never more than 3 out of service at once.
+func TestMaxConcurrentResizesThroughSQS(t *testing.T) {
+	r := newRig(t, allowAll(), withTransition(150*time.Millisecond), testkit.WithOptions(func(o *resizer.Options) { o.MaxConcurrent = 3 }))
+	ids := fleet(t, r, "i-running01", 30)
+	d := trigger.New(r.Handler, trigger.Options{Concurrency: 10})
+	body := func(id string) string {
+		b, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": "sqs-" + id, "source": "alertmanager/prod",
+			"type": resizer.TypeRequested, "datacontenttype": "application/json",
+			"data": resize(id, "g.n2.large", "stopIfRunning", true)})
+		return string(b)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	redeliveries := 0
+	for copy := range 3 {
+		wg.Go(func() {
+			pending := ids[copy*10 : copy*10+10]
+			for round := 0; len(pending) > 0; round++ {
+				if round > 100 {
+					t.Errorf("copy %d: %d records never got through", copy, len(pending))
+					return
+				}
+				var ev events.SQSEvent
+				for _, id := range pending {
+					ev.Records = append(ev.Records, events.SQSMessage{MessageId: id, Body: body(id), EventSource: "aws:sqs"})
+				}
+				payload, _ := json.Marshal(ev)
+				out, err := d.Invoke(context.Background(), payload)
+				if err != nil {
+					t.Errorf("invoke: %v", err)
+					return
+				}
+				var resp events.SQSEventResponse
+				_ = json.Unmarshal(out, &resp)
+				pending = pending[:0:0]
+				for _, f := range resp.BatchItemFailures {
+					pending = append(pending, f.ItemIdentifier)
+				}
+				mu.Lock()
+				redeliveries += len(pending)
+				mu.Unlock()
+				time.Sleep(100 * time.Millisecond) // the queue's redelivery delay
+			}
+		})
+	}
+	wg.Wait()
+	if p := r.Sim.PeakOutOfService(); p > 3 || p == 0 {
+		t.Fatalf("peak out of service = %d, want 1..3", p)
+	}
+	for _, id := range ids {
+		if n := resizesOf(r, id); n != 1 {
+			t.Fatalf("%s resized %d times", id, n)
+		}
+		if inst, _ := r.Sim.Instance("cn-north-1", id); inst.Status != resizer.StatusRunning || inst.InstanceType != "g.n2.large" {
+			t.Fatalf("%s is %s %s", id, inst.Status, inst.InstanceType)
+		}
+	}
+	if redeliveries == 0 {
+		t.Fatal("no record was redelivered: the bound was not exercised")
+	}
+	t.Logf("30 resizes through SQS under MAX_CONCURRENT_RESIZES=3: peak %d out of service, %d redeliveries", r.Sim.PeakOutOfService(), redeliveries)
 }
