@@ -5,14 +5,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/jdcloud-vm-resizer/resizer/internal/jsonscan"
 )
 
 // Patterns of docs/contract.md §3, the one source of these rules (the jdcloud
@@ -283,44 +287,35 @@ func checkTarget(fields map[string]json.RawMessage, r *Request) *Error {
 
 // objectFields splits a JSON object into its members, refusing anything that
 // is not one object and any duplicate key (encoding/json would silently keep
-// the last one, letting two readers of one payload disagree).
+// the last one, letting two readers of one payload disagree), in one strict
+// pass over the bytes (internal/jsonscan).
 func objectFields(raw []byte) (map[string]json.RawMessage, *Error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil {
+	fields, err := jsonscan.Object(raw)
+	var dup *jsonscan.DuplicateError
+	switch {
+	case errors.As(err, &dup):
+		return nil, invalid("data has the key %s more than once", Quote(dup.Key))
+	case errors.Is(err, jsonscan.ErrNotObject):
+		return nil, invalid("data must be a JSON object")
+	case errors.Is(err, jsonscan.ErrTrailing):
+		return nil, invalid("data has content after the JSON object")
+	case err != nil:
 		return nil, invalid("data is not valid JSON")
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, invalid("data must be a JSON object")
+	// encoding/json matches keys to fields ignoring case, so a reader in Go
+	// would take "InstanceId" for instanceId where we do not. Sorted, so
+	// that the message is the same whatever the map's order.
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
 	}
-	fields := make(map[string]json.RawMessage, 8)
-	folded := make(map[string]string, 8)
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, invalid("data is not valid JSON")
-		}
-		key, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, invalid("data is not valid JSON")
-		}
-		if _, dup := fields[key]; dup {
-			return nil, invalid("data has the key %s more than once", Quote(key))
-		}
-		// encoding/json matches keys to fields ignoring case, so a reader in
-		// Go would take "InstanceId" for instanceId where we do not.
+	slices.Sort(keys)
+	folded := make(map[string]string, len(keys))
+	for _, key := range keys {
 		if first, dup := folded[foldKey(key)]; dup {
 			return nil, invalid("data has the key %s more than once (as %s; keys differing only in case are one key to some readers)", Quote(first), Quote(key))
 		}
 		folded[foldKey(key)] = key
-		fields[key] = v
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, invalid("data is not valid JSON")
-	}
-	if _, err := dec.Token(); err == nil {
-		return nil, invalid("data has content after the JSON object")
 	}
 	return fields, nil
 }

@@ -1,43 +1,31 @@
 package trigger
 
 import (
-	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/jdcloud-vm-resizer/resizer"
+	"github.com/jdcloud-vm-resizer/resizer/internal/jsonscan"
 )
 
-// maxDepth matches encoding/json's nesting limit, which every payload that
-// reaches the scan must pass anyway; it also bounds the recursion.
-const maxDepth = 10000
+// maxDepth is the scanner's nesting limit, encoding/json's.
+const maxDepth = jsonscan.MaxDepth
+
+// keysInline is where the scanner moves from pairwise comparison to a set.
+const keysInline = jsonscan.KeysInline
 
 // duplicateKey finds the first object key, at any depth of a Lambda
-// payload, that its object already has. Readers disagree on which of two
-// equal keys counts (encoding/json keeps the last, others the first or
-// refuse), so whoever filtered or logged the event upstream may have seen
-// another request than the one we would run: such a payload is refused,
-// not guessed at. AWS never repeats a key in the envelopes it builds, so
-// only a crafted payload is refused.
-//
-// It reads the payload's first JSON value strictly (RFC 8259), in one pass
-// over the bytes, and compares keys as encoding/json decodes them (escapes
-// resolved, invalid UTF-8 and lone surrogates as U+FFFD), so "\u0069d" and
-// "id" are the same key. It stops at the first duplicate; JSON that turns
-// invalid before one is found has none (the shape's own decoder reports
-// it). It answers what the json.Decoder.Token walk it replaced answered
-// (duplicates_test.go keeps that walk as the fuzz oracle), except for two
-// misses of the walk's: a repeated empty key is a duplicate too, and a
-// number beyond float64's range (valid JSON) no longer ends the search.
-func duplicateKey(payload []byte) (string, bool) {
-	s := scanner{b: payload, nested: true, primitiveDepth: true}
-	s.skipSpace()
-	if !s.value(0) && s.dup != nil {
-		return string(s.dup), true
-	}
-	return "", false
-}
+// payload, that its object already has (jsonscan.DuplicateKey): such a
+// payload is refused, not guessed at, since whoever filtered or logged the
+// event upstream may have seen another request than the one we would run.
+// AWS never repeats a key in the envelopes it builds, so only a crafted
+// payload is refused. It answers what the json.Decoder.Token walk it
+// replaced answered (duplicates_test.go keeps that walk as the fuzz
+// oracle), except for two misses of the walk's: a repeated empty key is a
+// duplicate too, and a number beyond float64's range (valid JSON) no
+// longer ends the search.
+func duplicateKey(payload []byte) (string, bool) { return jsonscan.DuplicateKey(payload) }
 
 // duplicateKeyError names the repeated key, quoted and shortened: it is
 // the sender's text.
@@ -45,373 +33,19 @@ func duplicateKeyError(key string) error {
 	return fmt.Errorf("the key %s appears more than once in one object", resizer.Quote(key))
 }
 
-// scanner is a strict, allocation-light JSON reader that records each
-// object's keys to find repeats. A value method returns false when the
-// input is not JSON (dup nil) or a duplicate key was found (dup set).
-type scanner struct {
-	b []byte
-	i int
-	// nested: look for duplicates in every object, not only the one the
-	// caller walks itself.
-	nested bool
-	// primitiveDepth: a string, number or literal nested deeper than
-	// maxDepth is an error too, not only a container (the Token walk's rule;
-	// encoding/json's scanner counts containers only).
-	primitiveDepth bool
-	dup            []byte
-	// keys holds the keys seen so far per open object, by depth, reused
-	// from one object to the next; sets takes over for large objects.
-	keys [][][]byte
-	sets []map[string]struct{}
+// topLevel parses raw as one JSON object and returns its members (each
+// value's bytes, sharing raw's memory). Unlike encoding/json (last wins) and
+// the sdk's parser, it refuses duplicate keys: two "id"s would let
+// different readers see different requests. Duplicates inside data are
+// ParseRequest's to name.
+func topLevel(raw []byte) (map[string]json.RawMessage, error) {
+	top, err := jsonscan.Object(raw)
+	var dup *jsonscan.DuplicateError
+	if errors.As(err, &dup) {
+		return nil, fmt.Errorf("duplicate key %s", resizer.Quote(dup.Key))
+	}
+	return top, err
 }
 
-// keysInline is how many keys an object compares pairwise before a set
-// takes over: payloads' objects are small, and a set costs an allocation.
-const keysInline = 16
-
-func (s *scanner) skipSpace() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// value reads one value at s.i (no leading space) nested in depth
-// containers.
-func (s *scanner) value(depth int) bool {
-	if s.i >= len(s.b) {
-		return false
-	}
-	c := s.b[s.i]
-	if depth > maxDepth && (s.primitiveDepth || c == '{' || c == '[') {
-		return false
-	}
-	switch c {
-	case '{':
-		return s.object(depth)
-	case '[':
-		return s.array(depth)
-	case '"':
-		_, _, ok := s.str()
-		return ok
-	case 't':
-		return s.literal("true")
-	case 'f':
-		return s.literal("false")
-	case 'n':
-		return s.literal("null")
-	default:
-		return s.number()
-	}
-}
-
-func (s *scanner) literal(lit string) bool {
-	if !bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
-		return false
-	}
-	s.i += len(lit)
-	return true
-}
-
-// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
-func (s *scanner) number() bool {
-	b, i := s.b, s.i
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i++; i < len(b) && isDigit(b[i]); i++ {
-		}
-	default:
-		return false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) || !isDigit(b[i]) {
-			return false
-		}
-		for ; i < len(b) && isDigit(b[i]); i++ {
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || !isDigit(b[i]) {
-			return false
-		}
-		for ; i < len(b) && isDigit(b[i]); i++ {
-		}
-	}
-	s.i = i
-	return true
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// str reads a string at s.i (on its opening quote) and returns its
-// contents between the quotes; plain says they are its decoded form as
-// they stand (no escape, valid UTF-8).
-func (s *scanner) str() (raw []byte, plain, ok bool) {
-	b := s.b
-	start := s.i + 1
-	plain = true
-	for i := start; i < len(b); {
-		c := b[i]
-		switch {
-		case c == '"':
-			s.i = i + 1
-			return b[start:i], plain, true
-		case c == '\\':
-			plain = false
-			if i+1 >= len(b) {
-				return nil, false, false
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
-					return nil, false, false
-				}
-				i += 6
-			default:
-				return nil, false, false
-			}
-		case c < 0x20:
-			return nil, false, false
-		case c < utf8.RuneSelf:
-			i++
-		default:
-			r, size := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && size == 1 {
-				plain = false // decodes to U+FFFD
-			}
-			i += size
-		}
-	}
-	return nil, false, false
-}
-
-func isHex4(h []byte) bool {
-	for _, c := range h {
-		if !isHex(c) {
-			return false
-		}
-	}
-	return true
-}
-
-// hex4 reads four hex digits (isHex and unhex are binary.go's).
-func hex4(h []byte) rune {
-	var r rune
-	for _, c := range h {
-		r = r<<4 | rune(unhex(c))
-	}
-	return r
-}
-
-// unquote decodes the contents of a valid JSON string as encoding/json
-// does: escapes resolved, a surrogate pair joined, a lone surrogate and
-// each byte of invalid UTF-8 replaced by U+FFFD.
-func unquote(raw []byte) []byte {
-	out := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		switch {
-		case c == '\\':
-			switch raw[i+1] {
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			case 'u':
-				r := hex4(raw[i+2 : i+6])
-				i += 6
-				if utf16.IsSurrogate(r) {
-					r2 := utf8.RuneError
-					if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-						r2 = hex4(raw[i+2 : i+6])
-					}
-					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						r = d
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				out = utf8.AppendRune(out, r)
-				continue
-			default: // '"', '\\', '/'
-				out = append(out, raw[i+1])
-			}
-			i += 2
-		case c < utf8.RuneSelf:
-			out = append(out, c)
-			i++
-		default:
-			r, size := utf8.DecodeRune(raw[i:])
-			if r == utf8.RuneError && size == 1 {
-				out = utf8.AppendRune(out, utf8.RuneError)
-			} else {
-				out = append(out, raw[i:i+size]...)
-			}
-			i += size
-		}
-	}
-	return out
-}
-
-// key reads an object key and returns it decoded.
-func (s *scanner) key() ([]byte, bool) {
-	if s.i >= len(s.b) || s.b[s.i] != '"' {
-		return nil, false
-	}
-	raw, plain, ok := s.str()
-	if !ok {
-		return nil, false
-	}
-	if plain {
-		return raw, true
-	}
-	return unquote(raw), true
-}
-
-// seen records k among the keys of the object open at depth and reports
-// whether it was already there.
-func (s *scanner) seen(depth int, k []byte) bool {
-	for len(s.keys) <= depth {
-		s.keys = append(s.keys, nil)
-		s.sets = append(s.sets, nil)
-	}
-	if set := s.sets[depth]; set != nil {
-		if _, ok := set[string(k)]; ok {
-			return true
-		}
-		set[string(k)] = struct{}{}
-		return false
-	}
-	for _, o := range s.keys[depth] {
-		if bytes.Equal(o, k) {
-			return true
-		}
-	}
-	if len(s.keys[depth]) < keysInline {
-		s.keys[depth] = append(s.keys[depth], k)
-		return false
-	}
-	set := make(map[string]struct{}, 2*keysInline)
-	for _, o := range s.keys[depth] {
-		set[string(o)] = struct{}{}
-	}
-	set[string(k)] = struct{}{}
-	s.sets[depth] = set
-	return false
-}
-
-// forget clears the keys of the object that closed at depth.
-func (s *scanner) forget(depth int) {
-	if depth < len(s.keys) {
-		s.keys[depth] = s.keys[depth][:0]
-		s.sets[depth] = nil
-	}
-}
-
-// object reads an object, looking for duplicates when nested says so.
-func (s *scanner) object(depth int) bool {
-	return s.members(depth, s.nested, nil)
-}
-
-// members reads the object at s.i. With check, a repeated key stops it
-// (dup set). each, when not nil, is called with every decoded key and the
-// value's bytes.
-func (s *scanner) members(depth int, check bool, each func(key, value []byte)) bool {
-	s.i++ // '{'
-	if check {
-		defer s.forget(depth)
-	}
-	s.skipSpace()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return true
-	}
-	for {
-		k, ok := s.key()
-		if !ok {
-			return false
-		}
-		if check && s.seen(depth, k) {
-			s.dup = k
-			return false
-		}
-		s.skipSpace()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
-			return false
-		}
-		s.i++
-		s.skipSpace()
-		start := s.i
-		if !s.value(depth + 1) {
-			return false
-		}
-		if each != nil {
-			each(k, s.b[start:s.i])
-		}
-		s.skipSpace()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.skipSpace()
-		case '}':
-			s.i++
-			return true
-		default:
-			return false
-		}
-	}
-}
-
-func (s *scanner) array(depth int) bool {
-	s.i++ // '['
-	s.skipSpace()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		return true
-	}
-	for {
-		if !s.value(depth + 1) {
-			return false
-		}
-		s.skipSpace()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.skipSpace()
-		case ']':
-			s.i++
-			return true
-		default:
-			return false
-		}
-	}
-}
+// jsonString decodes raw when it is a JSON string, as encoding/json would.
+func jsonString(raw json.RawMessage) (string, bool) { return jsonscan.String(raw) }

@@ -1,7 +1,6 @@
 package trigger
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,39 +49,6 @@ func decodeStructured(raw []byte, max int64) (event.Event, *event.Event, *resize
 		return event.Event{}, partial, err
 	}
 	return e, nil, nil
-}
-
-// topLevel parses raw as one JSON object and returns its members (each
-// value's bytes, sharing raw's memory). Unlike encoding/json (last wins) and
-// the sdk's parser, it refuses duplicate keys: two "id"s would let
-// different readers see different requests. One strict pass over the bytes
-// (scanner, duplicates.go) does it; keys compare decoded, so "\u0069d" is
-// "id". Duplicates inside data are ParseRequest's to name.
-func topLevel(raw []byte) (map[string]json.RawMessage, error) {
-	s := scanner{b: raw}
-	s.skipSpace()
-	if s.i >= len(s.b) {
-		return nil, errors.New("invalid JSON")
-	}
-	if c := s.b[s.i]; c != '{' {
-		if c == '[' || s.value(0) {
-			return nil, errors.New("JSON value is not an object")
-		}
-		return nil, errors.New("invalid JSON")
-	}
-	top := make(map[string]json.RawMessage, 12)
-	ok := s.members(0, true, func(k, v []byte) { top[string(k)] = v })
-	switch {
-	case s.dup != nil:
-		return nil, fmt.Errorf("duplicate key %q", s.dup)
-	case !ok:
-		return nil, errors.New("invalid JSON")
-	}
-	s.skipSpace()
-	if s.i != len(s.b) {
-		return nil, errors.New("trailing data after the JSON object")
-	}
-	return top, nil
 }
 
 // checkTopLevel checks the required attributes before the sdk parses the
@@ -212,24 +178,6 @@ func partialEvent(id, source, subject string) *event.Event {
 		e.SetSubject(subject)
 	}
 	return &e
-}
-
-// jsonString decodes raw when it is a JSON string, as encoding/json would;
-// null, which encoding/json would quietly accept for a string, is not one.
-func jsonString(raw json.RawMessage) (string, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '"' {
-		return "", false
-	}
-	sc := scanner{b: raw}
-	contents, plain, ok := sc.str()
-	if !ok || sc.i != len(raw) {
-		return "", false
-	}
-	if plain {
-		return string(contents), true
-	}
-	return string(unquote(contents)), true
 }
 
 func invalid(format string, args ...any) *resizer.Error {
