@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,15 +24,7 @@ import (
 
 // ceRequest is a structured request CloudEvent.
 func ceRequest(t *testing.T, id, source, typ string, data map[string]any) []byte {
-	t.Helper()
-	b, err := json.Marshal(map[string]any{
-		"specversion": "1.0", "id": id, "source": source, "type": typ,
-		"datacontenttype": "application/json", "data": data,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return cloudEvent(t, typ, source, id, data)
 }
 
 // waitEMF waits for the emulator to relay the n-th EMF line of the
@@ -200,27 +191,8 @@ func TestMetricsEndpointOfTheServer(t *testing.T) {
 	}
 	defer sim.Close()
 	sink := newSink(t, 0)
-	port := freePort(t)
 	const token = "e2e-metrics-token-value"
-	cmd := exec.Command(bin)
-	cmd.Env = []string{
-		"PATH=/usr/bin:/bin",
-		fmt.Sprintf("PORT=%d", port),
-		"JDCLOUD_ACCESS_KEY=" + jdcloudsim.DemoAccessKey,
-		"JDCLOUD_SECRET_KEY=" + jdcloudsim.DemoSecretKey,
-		"JDCLOUD_ENDPOINT=" + sim.URL(),
-		"JDCLOUD_RATE_LIMIT=1000",
-		"RESULT_SINK_URL=" + sink.URL,
-		"WEBHOOK_TOKEN=" + token,
-		"APPROVAL_REQUIRED_SOURCES=grafana/",
-	}
-	logs := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	cmd, base, exited, logs := startServer(t, bin, sim, sink, token, "JDCLOUD_RATE_LIMIT=1000", "APPROVAL_REQUIRED_SOURCES=grafana/")
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -229,8 +201,6 @@ func TestMetricsEndpointOfTheServer(t *testing.T) {
 			_ = cmd.Process.Kill()
 		}
 	}()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHealthy(t, base+"/healthz", exited, logs)
 
 	post := func(contentType string, body []byte, auth bool) (int, string) {
 		t.Helper()
