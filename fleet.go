@@ -68,20 +68,27 @@ const (
 	counterFailures = "failures"
 )
 
+// WindowLimit is what the per-window guards share: a fleet-wide count in
+// fixed windows, and its limit.
+type WindowLimit struct {
+	Counters Counters
+	Max      int
+	Window   time.Duration // FLEET_WINDOW
+	Now      func() time.Time
+}
+
+// current is the window now lies in.
+func (w WindowLimit) current() (start, end time.Time) { return FleetWindowOf(w.Now(), w.Window) }
+
 // Budget is MAX_RESIZES_PER_WINDOW: at most Max state-changing requests start
 // per Window, the budget taken atomically just before the first
 // state-changing call.
-type Budget struct {
-	Counters Counters
-	Max      int
-	Window   time.Duration
-	Now      func() time.Time
-}
+type Budget struct{ WindowLimit }
 
 func (Budget) Permit(context.Context, *Attempt) *Error { return nil }
 
 func (b Budget) Begin(ctx context.Context, a *Attempt) *Error {
-	start, end := FleetWindowOf(b.Now(), b.Window)
+	start, end := b.current()
 	var taken bool
 	var n int
 	var err error
@@ -107,17 +114,12 @@ func (Budget) End(context.Context, *Attempt, *Outcome) {}
 // Circuit is MAX_FAILURES_PER_WINDOW (SSM's MaxErrors): after Max
 // state-changing requests ended failed with api_error, timeout, unavailable
 // or a rollback in the current window, the rest of the window is refused.
-type Circuit struct {
-	Counters Counters
-	Max      int
-	Window   time.Duration
-	Now      func() time.Time
-}
+type Circuit struct{ WindowLimit }
 
 func (Circuit) Permit(context.Context, *Attempt) *Error { return nil }
 
 func (c Circuit) Begin(ctx context.Context, a *Attempt) *Error {
-	start, end := FleetWindowOf(c.Now(), c.Window)
+	start, end := c.current()
 	n, err := c.Counters.Count(ctx, counterFailures, start)
 	if err != nil {
 		return ErrorFrom(ctx, "failure count", err)
@@ -134,7 +136,7 @@ func (c Circuit) End(ctx context.Context, a *Attempt, out *Outcome) {
 	if !a.began || !countsAsFailure(out) {
 		return
 	}
-	start, end := FleetWindowOf(c.Now(), c.Window)
+	start, end := c.current()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeGrace)
 	defer cancel()
 	if n, err := c.Counters.Add(ctx, counterFailures, start, end.Add(c.Window)); err != nil {

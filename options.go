@@ -114,11 +114,11 @@ func (o Options) stateGuards() []StateGuard {
 		g = append(g, Window{Schedule: o.Windows, Now: o.Now})
 	}
 	if o.MaxFailures > 0 {
-		g = append(g, Circuit{Counters: o.Store, Max: o.MaxFailures, Window: o.FleetWindow, Now: o.Now})
+		g = append(g, Circuit{WindowLimit{Counters: o.Store, Max: o.MaxFailures, Window: o.FleetWindow, Now: o.Now}})
 	}
 	g = append(g, Hold{Holds: o.Store, Max: o.MaxConcurrent})
 	if o.MaxPerWindow > 0 {
-		g = append(g, Budget{Counters: o.Store, Max: o.MaxPerWindow, Window: o.FleetWindow, Now: o.Now})
+		g = append(g, Budget{WindowLimit{Counters: o.Store, Max: o.MaxPerWindow, Window: o.FleetWindow, Now: o.Now}})
 	}
 	if o.Cooldown > 0 {
 		g = append(g, Cooldown{Marks: o.Store, Forget: o.Store, Period: o.Cooldown, Now: o.Now})

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"time"
 
@@ -63,26 +64,10 @@ func (f *fleetState) wrote(now time.Time) {
 	if f.writes%sweepEvery != 0 {
 		return
 	}
-	for k, v := range f.marks {
-		if now.After(v.expires) {
-			delete(f.marks, k)
-		}
-	}
-	for k, v := range f.holds {
-		if now.After(v.leaseUntil) {
-			delete(f.holds, k)
-		}
-	}
-	for k, v := range f.counters {
-		if now.After(v.expires) {
-			delete(f.counters, k)
-		}
-	}
-	for k, v := range f.held {
-		if now.After(v.expires) {
-			delete(f.held, k)
-		}
-	}
+	maps.DeleteFunc(f.marks, func(_ string, v mark) bool { return now.After(v.expires) })
+	maps.DeleteFunc(f.holds, func(_ string, v hold) bool { return now.After(v.leaseUntil) })
+	maps.DeleteFunc(f.counters, func(_ string, v counter) bool { return now.After(v.expires) })
+	maps.DeleteFunc(f.held, func(_ string, v heldEntry) bool { return now.After(v.expires) })
 }
 
 func (m *Memory) fleet() *fleetState {
