@@ -55,6 +55,7 @@ bench:
 	@scripts/install-rie.sh >/dev/null
 	$(MAKE) build GOARCH=$$($(GO) env GOHOSTARCH)
 	CGO_ENABLED=0 GOOS=linux GOARCH=$$($(GO) env GOHOSTARCH) $(GO) build $(BUILD_FLAGS) -o bin/bare/bootstrap ./bench/bare
+	CGO_ENABLED=0 GOOS=linux GOARCH=$$($(GO) env GOHOSTARCH) $(GO) build $(BUILD_FLAGS) -o bin/floor/bootstrap ./bench/floor
 	$(GO) run ./bench/sidebyside -go $(GO)
 	$(GO) run ./bench/storm
 
