@@ -19,9 +19,9 @@ const (
 	// floorTarget is issue 13's: a warm dry run within 1.15 × the floor
 	// function's invocation (bench/floor).
 	floorTarget = 1.15
-	rssTarget  = 40e6 // bytes
-	signTarget = 5000 // ns
-	signBench  = "Sign"
+	rssTarget   = 40e6 // bytes
+	signTarget  = 5000 // ns
+	signBench   = "Sign"
 	// sdkSignAllocs is what the official JD Cloud SDK's signer allocates
 	// per signature (issue 6); it is not a dependency, so not measured here.
 	sdkSignAllocs = 92
