@@ -48,15 +48,20 @@ demo: build
 ## bench: bin/bootstrap side by side with a bare aws-lambda-go function under the
 ## emulator (cold start, warm dry run, size, peak RSS), then the hot path's Go
 ## benchmarks, then the storm (50 stopped instances resized at once against a
-## simulator taking 20 requests/s, over HTTP and as SQS batches); prints
+## simulator taking 20 requests/s, over HTTP and as SQS batches), then
+## stop → resize → start against 5.5 s transitions (bench/stopstart), then
+## the bootstrap's package-init costs (bench/inittrace); prints
 ## markdown tables and writes them to bench/RESULTS.md.
 ## Both binaries are built for the host: the emulator runs them here.
 bench:
 	@scripts/install-rie.sh >/dev/null
 	$(MAKE) build GOARCH=$$($(GO) env GOHOSTARCH)
 	CGO_ENABLED=0 GOOS=linux GOARCH=$$($(GO) env GOHOSTARCH) $(GO) build $(BUILD_FLAGS) -o bin/bare/bootstrap ./bench/bare
+	CGO_ENABLED=0 GOOS=linux GOARCH=$$($(GO) env GOHOSTARCH) $(GO) build $(BUILD_FLAGS) -o bin/floor/bootstrap ./bench/floor
 	$(GO) run ./bench/sidebyside -go $(GO)
 	$(GO) run ./bench/storm
+	$(GO) run ./bench/stopstart
+	$(GO) run ./bench/inittrace
 
 lint:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }

@@ -19,6 +19,8 @@ type function struct {
 	binary string // absolute path
 	env    map[string]string
 	check  func(id string, payload, answer []byte) error
+	// warmOnly leaves the function out of the cold starts.
+	warmOnly bool
 	// timeline, when set, says where an invocation's time went.
 	timeline func(t0, t1 time.Time) (timeline, error)
 }

@@ -43,6 +43,7 @@ func run() error {
 	var (
 		bootstrap   = flag.String("bootstrap", "bin/bootstrap", "the resizer's Lambda binary (make build)")
 		bare        = flag.String("bare", "bin/bare/bootstrap", "the bare aws-lambda-go binary (bench/bare)")
+		floorPath   = flag.String("floor", "bin/floor/bootstrap", "the floor function's binary (bench/floor): a dry run's network exchanges and nothing else")
 		sample      = flag.String("sample", "events/resize-dry-run.json", "the dry-run request; each invocation gets a fresh id")
 		rounds      = flag.Int("rounds", 15, "cold starts of each function (at least 10)")
 		invocations = flag.Int("invocations", 300, "counted warm invocations of each function (at least 200)")
@@ -75,12 +76,30 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	floorBin, err := privateCopy(*floorPath, filepath.Join(dir, "floor"))
+	if err != nil {
+		return err
+	}
 
 	w, err := newWorld(*sample)
 	if err != nil {
 		return err
 	}
 	defer w.close()
+	// Each floor talks to a simulator and a sink of its own, so that the
+	// resizer's call counts and timeline stay its own.
+	wf, err := newWorld(*sample)
+	if err != nil {
+		return err
+	}
+	defer wf.close()
+	wu, err := newWorld(*sample)
+	if err != nil {
+		return err
+	}
+	defer wu.close()
+	uncached := wu.resizerEnv()
+	uncached["FLOOR_LOOKUPS"] = "every"
 	env := w.resizerEnv()
 	for k, v := range extraEnv {
 		env[k] = v
@@ -92,13 +111,28 @@ func run() error {
 		// The same environment, so that neither reads a larger one.
 		{name: "bare", binary: bareBin, env: w.resizerEnv(),
 			check: func(_ string, payload, answer []byte) error { return checkBare(payload, answer) }},
+		// The floor caches the two look-ups per process through the same
+		// jdcloud.Cache, as the resizer does: like for like.
+		{name: "floor", binary: floorBin, env: wf.resizerEnv(),
+			check: func(id string, _, answer []byte) error { return checkFloor(id, answer) }},
+		// The floor asking JD for the look-ups on every invocation: what a
+		// dry run costs without the cache. Warm only: a cold start makes
+		// them either way.
+		{name: "floor-uncached", binary: floorBin, env: uncached, warmOnly: true,
+			check: func(id string, _, answer []byte) error { return checkFloor(id, answer) }},
+	}
+	var coldFs []*function
+	for _, f := range fs {
+		if !f.warmOnly {
+			coldFs = append(coldFs, f)
+		}
 	}
 	id := ids()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
 	r := &results{rounds: *rounds, invocations: *invocations}
-	for _, f := range fs {
+	for _, f := range coldFs {
 		fi, err := os.Stat(f.binary)
 		if err != nil {
 			return err
@@ -107,21 +141,31 @@ func run() error {
 	}
 
 	fmt.Fprintf(log, "cold starts: %d rounds of each, alternated\n", *rounds)
-	c0 := w.count()
-	if r.cold, err = cold(ctx, fs, *rounds, id, w.payload); err != nil {
+	c0, f0 := w.count(), wf.count()
+	if r.cold, err = cold(ctx, coldFs, *rounds, id, w.payload); err != nil {
 		return err
 	}
 	if err := verify(w, c0, *rounds); err != nil {
 		return fmt.Errorf("cold starts: %w", err)
 	}
+	if err := verifyFloor(wf, f0, *rounds, int64(2**rounds)); err != nil {
+		return fmt.Errorf("cold starts: %w", err)
+	}
 
 	fmt.Fprintf(log, "warm invocations: %d of each, interleaved, after %d uncounted\n", *invocations, warmup)
-	c0 = w.count()
+	c0, f0, u0 := w.count(), wf.count(), wu.count()
 	if r.warm, err = warm(ctx, fs, *invocations, id, w.payload); err != nil {
 		return err
 	}
-	if err := verify(w, c0, warmup+*invocations); err != nil {
+	n := warmup + *invocations
+	if err := verify(w, c0, n); err != nil {
 		return fmt.Errorf("warm invocations: %w", err)
+	}
+	if err := verifyFloor(wf, f0, n, 2); err != nil {
+		return fmt.Errorf("warm invocations: %w", err)
+	}
+	if err := verifyFloor(wu, u0, n, int64(2*n)); err != nil {
+		return fmt.Errorf("warm invocations, floor-uncached: %w", err)
 	}
 
 	if *benchRE != "" {

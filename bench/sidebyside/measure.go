@@ -135,3 +135,17 @@ func (w *world) count() calls {
 	d, l := w.describeCalls()
 	return calls{d, l, w.delivered.Load()}
 }
+
+// verifyFloor holds a floor function to its exchanges: one describeInstance
+// and one sink delivery per invocation, and exactly lookups look-ups (two
+// per process with the cache, two per invocation without).
+func verifyFloor(w *world, c0 calls, invocations int, lookups int64) error {
+	c := w.count()
+	d, l, s := c.describes-c0.describes, c.lookups-c0.lookups, c.delivered-c0.delivered
+	n := int64(invocations)
+	if d != n || l != lookups || s != n {
+		return fmt.Errorf("%d floor invocations made %d describeInstance calls, %d look-ups and %d sink deliveries, want %d, %d and %d",
+			invocations, d, l, s, n, lookups, n)
+	}
+	return nil
+}

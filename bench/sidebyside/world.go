@@ -203,6 +203,20 @@ func checkResizer(id string, answer []byte) error {
 	return nil
 }
 
+// checkFloor makes sure the floor function answered for the request after
+// both look-ups.
+func checkFloor(id string, answer []byte) error {
+	var out struct {
+		ID    string `json:"id"`
+		Types int    `json:"types"`
+		Image bool   `json:"image"`
+	}
+	if err := json.Unmarshal(answer, &out); err != nil || out.ID != id || out.Types != 2 || !out.Image {
+		return fmt.Errorf("floor function answered %.200s, want %s with two types and the image's constraints", answer, id)
+	}
+	return nil
+}
+
 // checkBare makes sure the bare function echoed the payload.
 func checkBare(payload, answer []byte) error {
 	var a, b any
