@@ -318,3 +318,16 @@ func TestParseJiraFields(t *testing.T) {
 		}
 	}
 }
+
+func TestJiraFieldNameLength(t *testing.T) {
+	for n, want := range map[int]bool{1: true, 255: true, 256: false} {
+		if got := jiraFieldName.MatchString(strings.Repeat("a", n)); got != want {
+			t.Errorf("a field name of %d characters: match %t, want %t", n, got, want)
+		}
+	}
+	for _, bad := range []string{"", "custom field", "cf/1", "cf\n"} {
+		if jiraFieldName.MatchString(bad) {
+			t.Errorf("%q matched", bad)
+		}
+	}
+}
