@@ -15,9 +15,7 @@ package alertmanager
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +24,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jdcloud-vm-resizer/resizer/internal/childproc"
 )
 
 const (
@@ -51,11 +51,8 @@ type Server struct {
 	opts   Options // with defaults filled in
 	dir    string  // config and storage; removed by Close
 	amtool string
-	cmd    *exec.Cmd
-	log    lockedBuffer  // Alertmanager's stdout and stderr
-	done   chan struct{} // closed once the process has been waited for
-	// waitErr is written before done is closed.
-	waitErr error
+	proc   *childproc.Proc
+	log    lockedBuffer // Alertmanager's stdout and stderr
 
 	mu     sync.Mutex
 	starts map[string]fired // what was last fired, by label set
@@ -81,15 +78,7 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var errs []error
-	for range startAttempts {
-		s, err := start(am, tool, opts)
-		if err == nil {
-			return s, nil
-		}
-		errs = append(errs, err)
-	}
-	return nil, errors.Join(errs...)
+	return childproc.Attempts(startAttempts, func() (*Server, error) { return start(am, tool, opts) })
 }
 
 // New is Start for a test: it fails t at once if Alertmanager cannot start
@@ -162,36 +151,17 @@ func binaries() (am, tool string, err error) {
 	return am, tool, nil
 }
 
-// cacheBin looks for the repository root from the working directory, which
-// go test sets to the package under test, wherever that package sits.
+// cacheBin is where scripts/alertmanager.sh installs.
 func cacheBin() (string, error) {
-	dir, err := os.Getwd()
+	root, err := childproc.RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, ".cache", "alertmanager", "bin"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("there is no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return filepath.Join(root, ".cache", "alertmanager", "bin"), nil
 }
 
 func start(am, tool string, opts Options) (_ *Server, err error) {
-	port, err := freePort()
+	port, err := childproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -222,20 +192,12 @@ func start(am, tool string, opts Options) (_ *Server, err error) {
 		// Empty: no gossip, so no second port and no peers to wait for.
 		"--cluster.listen-address=",
 	)
-	setParentDeathSignal(cmd)
-	// Wait also waits for the output copies; should a grandchild ever hold
-	// the pipes open, Close must still return.
-	cmd.WaitDelay = 5 * time.Second
-	s := &Server{url: url, opts: opts, dir: dir, amtool: tool, cmd: cmd, done: make(chan struct{}), starts: map[string]fired{}}
+	s := &Server{url: url, opts: opts, dir: dir, amtool: tool, starts: map[string]fired{}}
 	cmd.Stdout = &s.log
 	cmd.Stderr = &s.log
-	if err := cmd.Start(); err != nil {
+	if s.proc, err = childproc.Start(cmd); err != nil {
 		return nil, fmt.Errorf("start %s: %w", am, err)
 	}
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.done)
-	}()
 	if err := s.waitReady(); err != nil {
 		_ = s.kill()
 		return nil, err
@@ -263,8 +225,8 @@ func (s *Server) waitReady() error {
 			}
 		}
 		select {
-		case <-s.done:
-			return fmt.Errorf("alertmanager at %s exited before it was ready (%v): %s", s.url, s.waitErr, s.Log())
+		case <-s.proc.Done():
+			return fmt.Errorf("alertmanager at %s exited before it was ready (%v): %s", s.url, s.proc.Err(), s.Log())
 		case <-time.After(pollEvery):
 		}
 		if time.Now().After(deadline) {
@@ -291,10 +253,8 @@ func (s *Server) Log() string { return strings.TrimSpace(s.log.String()) }
 // result.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		select {
-		case <-s.done:
-			s.closeErr = fmt.Errorf("alertmanager at %s had exited before Close (%v): %s", s.url, s.waitErr, s.Log())
-		default:
+		if s.proc.Exited() {
+			s.closeErr = fmt.Errorf("alertmanager at %s had exited before Close (%v): %s", s.url, s.proc.Err(), s.Log())
 		}
 		if err := s.kill(); err != nil && s.closeErr == nil {
 			s.closeErr = err
@@ -305,10 +265,7 @@ func (s *Server) Close() error {
 
 // kill ends the process if it runs, waits for it and removes the directory.
 func (s *Server) kill() error {
-	// An error here means the process has just exited on its own; done
-	// still closes.
-	_ = s.cmd.Process.Kill()
-	<-s.done
+	s.proc.Kill()
 	return os.RemoveAll(s.dir)
 }
 

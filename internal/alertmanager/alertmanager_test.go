@@ -2,13 +2,13 @@ package alertmanager
 
 import (
 	"maps"
-	"net"
-	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jdcloud-vm-resizer/resizer/internal/childproc"
 )
 
 const token = "test-token-never-logged"
@@ -251,38 +251,8 @@ func TestClose(t *testing.T) {
 // requireGone checks that Close left no process, listener or directory.
 func requireGone(t *testing.T, s *Server) {
 	t.Helper()
-	select {
-	case <-s.done:
-	default:
-		t.Fatal("the alertmanager process has not been waited for")
-	}
-	if s.cmd.ProcessState == nil {
-		t.Fatal("no exit status for the alertmanager process")
-	}
-	requireRefused(t, s.URL())
+	childproc.RequireGone(t, "alertmanager", s.proc, s.URL())
 	if _, err := os.Stat(s.dir); !os.IsNotExist(err) {
 		t.Errorf("%s is still there (%v)", s.dir, err)
-	}
-}
-
-func requireRefused(t *testing.T, endpoint string) {
-	t.Helper()
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A dying process closes its descriptors one by one: the idle
-	// connection may end a moment before the listening socket does.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", u.Host, time.Second)
-		if err != nil {
-			return
-		}
-		c.Close()
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still accepts connections", endpoint)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/jdcloud-vm-resizer/resizer/internal/childproc"
 )
 
 // fired is what Resolve re-sends of an alert: Prometheus resolves an alert
@@ -90,7 +92,7 @@ func (s *Server) add(labels, annotations map[string]string, startsAt, endsAt tim
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout+5*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.amtool, args...)
-	setParentDeathSignal(cmd)
+	childproc.DieWithParent(cmd)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("amtool %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}

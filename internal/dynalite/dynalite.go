@@ -6,15 +6,15 @@ package dynalite
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jdcloud-vm-resizer/resizer/internal/childproc"
 )
 
 const (
@@ -32,10 +32,8 @@ const (
 // Server is one running dynalite process.
 type Server struct {
 	endpoint string
-	cmd      *exec.Cmd
-	stderr   bytes.Buffer  // read only after done is closed
-	done     chan struct{} // closed once the process has been waited for
-	waitErr  error         // written before done is closed
+	proc     *childproc.Proc
+	stderr   bytes.Buffer // read only after proc is done
 
 	closeOnce sync.Once
 	closeErr  error
@@ -53,79 +51,44 @@ func Start() (*Server, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("dynalite is not installed (%v): run scripts/dynalite.sh (or make test), or set DYNALITE_BIN", err)
 	}
-	var errs []error
-	for range startAttempts {
-		s, err := start(bin)
-		if err == nil {
-			return s, nil
-		}
-		errs = append(errs, err)
-	}
-	return nil, errors.Join(errs...)
+	return childproc.Attempts(startAttempts, func() (*Server, error) { return start(bin) })
 }
 
-// binPath looks for the repository root from the working directory, which
-// go test sets to the package under test, wherever that package sits.
+// binPath is DYNALITE_BIN, else where scripts/dynalite.sh installs.
 func binPath() (string, error) {
 	if bin := os.Getenv("DYNALITE_BIN"); bin != "" {
 		return bin, nil
 	}
-	dir, err := os.Getwd()
+	root, err := childproc.RepoRoot()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("dynalite: %w; set DYNALITE_BIN", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, ".cache", "dynalite", "node_modules", ".bin", "dynalite"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("dynalite: no go.mod above the working directory; set DYNALITE_BIN")
-		}
-		dir = parent
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return filepath.Join(root, ".cache", "dynalite", "node_modules", ".bin", "dynalite"), nil
 }
 
 func start(bin string) (*Server, error) {
-	port, err := freePort()
+	port, err := childproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", fmt.Sprint(port),
 		// Tables are usable at once: no CREATING/DELETING phases to wait out.
 		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
-	setParentDeathSignal(cmd)
-	// Wait also waits for the output copies; should a grandchild ever hold
-	// the pipes open, Close must still return.
-	cmd.WaitDelay = 5 * time.Second
 	ready := make(chan struct{})
-	s := &Server{endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{})}
+	s := &Server{endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	cmd.Stdout = &bannerWriter{ready: ready}
 	cmd.Stderr = &s.stderr
-	if err := cmd.Start(); err != nil {
+	if s.proc, err = childproc.Start(cmd); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.done)
-	}()
 
 	timer := time.NewTimer(readyTimeout)
 	defer timer.Stop()
 	select {
 	case <-ready:
 		return s, nil
-	case <-s.done:
-		return nil, fmt.Errorf("dynalite on port %d exited before it was ready (%v): %s", port, s.waitErr, s.stderrText())
+	case <-s.proc.Done():
+		return nil, fmt.Errorf("dynalite on port %d exited before it was ready (%v): %s", port, s.proc.Err(), s.stderrText())
 	case <-timer.C:
 		_ = s.Close() // its error would only repeat this one
 		return nil, fmt.Errorf("dynalite on port %d not ready within %v: %s", port, readyTimeout, s.stderrText())
@@ -142,16 +105,11 @@ func (s *Server) Endpoint() string { return s.endpoint }
 // reason. Calling Close again returns the first call's result.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		select {
-		case <-s.done:
-			s.closeErr = fmt.Errorf("dynalite at %s had exited before Close (%v): %s", s.endpoint, s.waitErr, s.stderrText())
+		if s.proc.Exited() {
+			s.closeErr = fmt.Errorf("dynalite at %s had exited before Close (%v): %s", s.endpoint, s.proc.Err(), s.stderrText())
 			return
-		default:
 		}
-		// An error here means the process has just exited on its own; done
-		// still closes.
-		_ = s.cmd.Process.Kill()
-		<-s.done
+		s.proc.Kill()
 	})
 	return s.closeErr
 }

@@ -1,52 +1,21 @@
 package dynalite
 
 import (
-	"net"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/jdcloud-vm-resizer/resizer/internal/childproc"
 )
 
 // requireGone checks that Close left no process and no listener behind.
 func requireGone(t *testing.T, s *Server) {
 	t.Helper()
-	select {
-	case <-s.done:
-	default:
-		t.Fatal("the dynalite process has not been waited for")
-	}
-	if s.cmd.ProcessState == nil {
-		t.Fatal("no exit status for the dynalite process")
-	}
-	requireRefused(t, s.Endpoint())
-}
-
-func requireRefused(t *testing.T, endpoint string) {
-	t.Helper()
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A dying process closes its descriptors one by one: the idle
-	// connection may end a moment before the listening socket does.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", u.Host, time.Second)
-		if err != nil {
-			return
-		}
-		c.Close()
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still accepts connections", endpoint)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	childproc.RequireGone(t, "dynalite", s.proc, s.Endpoint())
 }
 
 func TestServer(t *testing.T) {

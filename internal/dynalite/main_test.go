@@ -1,44 +1,10 @@
 package dynalite
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/jdcloud-vm-resizer/resizer/internal/childproc"
 )
 
-// helperEnv makes the test binary act as a process that starts dynalite and
-// then waits to be killed (see TestParentDeathKillsTheServer).
-const helperEnv = "DYNALITE_TEST_HELPER"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) == "1" {
-		runHelper()
-		return
-	}
-	code := m.Run()
-	CloseShared()
-	// After every Close, nothing this package started may still run.
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// runHelper prints the started server's pid and endpoint, then blocks on
-// stdin, which the parent test keeps open until it kills this process.
-func runHelper() {
-	s, err := Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	fmt.Printf("%d %s\n", s.cmd.Process.Pid, s.Endpoint())
-	_, _ = os.Stdin.Read(make([]byte, 1))
-	_ = s.Close()
-	os.Exit(3) // the parent kills us first; reaching here is its failure
-}
+func TestMain(m *testing.M) { os.Exit(childproc.RunTests(m, CloseShared)) }
