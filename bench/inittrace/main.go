@@ -8,6 +8,8 @@
 package main
 
 import (
+	"github.com/jdcloud-vm-resizer/resizer/bench/internal/results"
+
 	"bufio"
 	"bytes"
 	"flag"
@@ -15,17 +17,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 const (
 	beginMarker = "<!-- inittrace:begin -->"
 	endMarker   = "<!-- inittrace:end -->"
-	keptMarker  = "<!-- sections below are kept: bench/storm and hand-written notes -->"
 	module      = "github.com/jdcloud-vm-resizer/resizer"
 )
 
@@ -71,7 +70,7 @@ func run() error {
 	if *out == "" {
 		return nil
 	}
-	return writeSection(*out, section)
+	return results.WriteSection(*out, beginMarker, endMarker, section)
 }
 
 type entry struct {
@@ -148,7 +147,7 @@ func report(bin string, runs, top int, clock map[string][]float64, order []strin
 		groups[group(pkg)] += med[pkg]
 	}
 	total := median(totals)
-	p("%s\n## Cold start: package init (GODEBUG=inittrace=1)\n\n%s. ", beginMarker, machine())
+	p("%s\n## Cold start: package init (GODEBUG=inittrace=1)\n\n%s. ", beginMarker, results.Machine())
 	p("`%s` started %d times with GODEBUG=inittrace=1 and no Runtime API, exiting on its configuration check right after init; clock time of each package's init, median over the starts; %d packages, %.2f ms of init in all (median of the starts' sums).\n\n",
 		filepath.Base(bin), runs, len(order), total)
 	p("| package | init ms | share |\n|---|---:|---:|\n")
@@ -184,34 +183,4 @@ func report(bin string, runs, top int, clock map[string][]float64, order []strin
 	}
 	p("\n%s\n", endMarker)
 	return b.String()
-}
-
-// writeSection replaces the inittrace section of path, or adds it below
-// the kept marker (adding the marker too when the file has none).
-func writeSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	s := string(old)
-	if i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker); i >= 0 && j > i {
-		s = s[:i] + strings.TrimRight(section, "\n") + s[j+len(endMarker):]
-	} else {
-		if !strings.Contains(s, keptMarker) {
-			s = strings.TrimRight(s, "\n") + "\n\n" + keptMarker + "\n"
-		}
-		s = strings.TrimRight(s, "\n") + "\n\n" + section
-	}
-	return os.WriteFile(path, []byte(strings.TrimRight(s, "\n")+"\n"), 0o644)
-}
-
-func machine() string {
-	commit := "unknown commit"
-	if out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output(); err == nil {
-		commit = "commit " + strings.TrimSpace(string(out))
-		if st, err := exec.Command("git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
-			commit += " with uncommitted changes"
-		}
-	}
-	return fmt.Sprintf("Machine: nproc %d, %s/%s; %s; %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, commit, time.Now().UTC().Format("2006-01-02 15:04 MST"))
 }

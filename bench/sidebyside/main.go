@@ -18,6 +18,8 @@
 package main
 
 import (
+	benchres "github.com/jdcloud-vm-resizer/resizer/bench/internal/results"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -185,17 +187,12 @@ func run() error {
 	return writeKeeping(*out, table)
 }
 
-// KeptMarker divides bench/RESULTS.md: sidebyside rewrites what is above
-// it and keeps what is below (the storm's section, bench/storm, and notes
-// written by hand).
-const keptMarker = "<!-- sections below are kept: bench/storm and hand-written notes -->"
-
 // writeKeeping writes table to path, followed by whatever the file held
-// from keptMarker on.
+// from benchres.KeptMarker on.
 func writeKeeping(path, table string) error {
 	out := table
 	if old, err := os.ReadFile(path); err == nil {
-		if i := strings.Index(string(old), keptMarker); i >= 0 {
+		if i := strings.Index(string(old), benchres.KeptMarker); i >= 0 {
 			out = strings.TrimRight(table, "\n") + "\n\n" + string(old[i:])
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	benchres "github.com/jdcloud-vm-resizer/resizer/bench/internal/results"
 )
 
 // Targets of issue 6, each measured in the same run.
@@ -60,13 +62,6 @@ func medianOf(tls []timeline, f func(timeline) time.Duration) time.Duration {
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 func mb(n int64) string         { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
-func verdict(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "**missed**"
-}
-
 func (r *results) markdown() string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
@@ -89,13 +84,13 @@ func (r *results) markdown() string {
 	p("| measure | resizer | bare | floor | floor, look-ups every time | resizer ÷ bare | resizer ÷ floor | target |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
 	cr, cb, cf := median(r.cold[0].total), median(r.cold[1].total), median(r.cold[2].total)
 	p("| cold start, median of %d (process start → first answer) | %s | %s | %s | — | %.2f× | %.2f× | ≤ %.1f× bare: %s |\n",
-		r.rounds, ms(cr), ms(cb), ms(cf), ratio(cr, cb), ratio(cr, cf), coldTarget, verdict(ratio(cr, cb) <= coldTarget))
+		r.rounds, ms(cr), ms(cb), ms(cf), ratio(cr, cb), ratio(cr, cf), coldTarget, benchres.Verdict(ratio(cr, cb) <= coldTarget))
 	ir, ib, iff := median(r.cold[0].init), median(r.cold[1].init), median(r.cold[2].init)
 	p("| of which init, median (emulator's INIT REPORT) | %s | %s | %s | — | %.2f× | %.2f× | |\n", ms(ir), ms(ib), ms(iff), ratio(ir, ib), ratio(ir, iff))
 	wr, wb, wf, wu := median(r.warm[0].latency), median(r.warm[1].latency), median(r.warm[2].latency), median(r.warm[3].latency)
 	p("| warm invocation, median of %d | %s | %s | %s | %s | %.2f× | %.2f× | ≤ %.1f× bare: %s; ≤ %.2f× floor: %s |\n",
 		r.invocations, ms(wr), ms(wb), ms(wf), ms(wu), ratio(wr, wb), ratio(wr, wf),
-		warmTarget, verdict(ratio(wr, wb) <= warmTarget), floorTarget, verdict(ratio(wr, wf) <= floorTarget))
+		warmTarget, benchres.Verdict(ratio(wr, wb) <= warmTarget), floorTarget, benchres.Verdict(ratio(wr, wf) <= floorTarget))
 	pr, pb, pf, pu := percentile(r.warm[0].latency, 0.9), percentile(r.warm[1].latency, 0.9), percentile(r.warm[2].latency, 0.9), percentile(r.warm[3].latency, 0.9)
 	p("| warm invocation, p90 | %s | %s | %s | %s | %.2f× | %.2f× | |\n", ms(pr), ms(pb), ms(pf), ms(pu), ratio(pr, pb), ratio(pr, pf))
 	cpu := func(i int) time.Duration { return r.warm[i].cpu }
@@ -105,9 +100,9 @@ func (r *results) markdown() string {
 		float64(r.size[0])/float64(r.size[1]), float64(r.size[0])/float64(r.size[2]))
 	hr, hb, hf, hu := r.warm[0].mem.HWM, r.warm[1].mem.HWM, r.warm[2].mem.HWM, r.warm[3].mem.HWM
 	p("| peak RSS of the function process (VmHWM) after the warm run | %s | %s | %s | %s | %.2f× | %.2f× | ≤ %s: %s |\n",
-		mb(hr), mb(hb), mb(hf), mb(hu), float64(hr)/float64(hb), float64(hr)/float64(hf), mb(rssTarget), verdict(hr <= rssTarget))
+		mb(hr), mb(hb), mb(hf), mb(hu), float64(hr)/float64(hb), float64(hr)/float64(hf), mb(rssTarget), benchres.Verdict(hr <= rssTarget))
 	p("\nTarget line (issue 13): warm dry run %s ≤ %.2f × the floor function's invocation %s = %s: %s (%.2f×).\n",
-		ms(wr), floorTarget, ms(wf), ms(time.Duration(floorTarget*float64(wf))), verdict(ratio(wr, wf) <= floorTarget), ratio(wr, wf))
+		ms(wr), floorTarget, ms(wf), ms(time.Duration(floorTarget*float64(wf))), benchres.Verdict(ratio(wr, wf) <= floorTarget), ratio(wr, wf))
 
 	p("\nWhere the resizer's time goes (medians; each phase ends when a request of the resizer's arrives):\n\n")
 	p("| | invocation → describeInstance | → the later of the two look-ups (warm: none, the cache answers) | → outcome at the sink | → answer |\n|---|---:|---:|---:|---:|\n")
@@ -130,7 +125,7 @@ func (r *results) markdown() string {
 		target := ""
 		if x.Name == signBench {
 			target = fmt.Sprintf("≤ %d ns and well under the official SDK signer's ~%d allocs: %s",
-				signTarget, sdkSignAllocs, verdict(x.NsPerOp <= signTarget && x.AllocsPer < sdkSignAllocs/2))
+				signTarget, sdkSignAllocs, benchres.Verdict(x.NsPerOp <= signTarget && x.AllocsPer < sdkSignAllocs/2))
 		}
 		p("| %s | %s | %.0f | %.0f | %.0f | %s |\n", shortPkg(x.Pkg), x.Name, x.NsPerOp, x.BytesPerOp, x.AllocsPer, target)
 	}

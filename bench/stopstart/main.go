@@ -16,6 +16,8 @@
 package main
 
 import (
+	"github.com/jdcloud-vm-resizer/resizer/bench/internal/results"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -23,13 +25,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,7 +47,6 @@ const (
 	target       = 1.15 // × the sum of the three transitions
 	beginMarker  = "<!-- stopstart:begin -->"
 	endMarker    = "<!-- stopstart:end -->"
-	keptMarker   = "<!-- sections below are kept: bench/storm and hand-written notes -->"
 	succeededOut = "com.jdcloud.vm.resize.succeeded"
 )
 
@@ -99,7 +98,7 @@ func run() error {
 	if *out == "" {
 		return nil
 	}
-	return writeSection(*out, section)
+	return results.WriteSection(*out, beginMarker, endMarker, section)
 }
 
 // once starts a simulator and a bootstrap and resizes two running
@@ -137,7 +136,7 @@ func once(ctx context.Context, bin string, transition time.Duration) (result, er
 	}))
 	defer sink.Close()
 
-	port, err := freePort()
+	port, err := results.FreePort()
 	if err != nil {
 		return result{}, err
 	}
@@ -160,7 +159,7 @@ func once(ctx context.Context, bin string, transition time.Duration) (result, er
 		_ = cmd.Wait()
 	}()
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	if err := awaitListening(ctx, url); err != nil {
+	if err := results.AwaitListening(ctx, url); err != nil {
 		return result{}, err
 	}
 	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -204,7 +203,7 @@ func report(transition time.Duration, rs []result) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	sum := 3 * transition
-	p("%s\n## Stop → resize → start\n\n%s. ", beginMarker, machine())
+	p("%s\n## Stop → resize → start\n\n%s. ", beginMarker, results.Machine())
 	p("A running instance resized to %s with stopIfRunning through `bin/bootstrap` as the HTTP server (ALLOW_STOP=true), timed from the POST to the answer (describeInstance, the look-ups, stopInstance, polls, resizeInstance, polls, startInstance, polls, the sink delivery). ", targetType)
 	p("The simulator answers at once and its stop, resize and start take %s each, %s in all; the default poll schedule (options.go and poll.go: 0.5 s, doubling to 3 s) does not line up with them. ", secs(transition), secs(sum))
 	p("Each run is a fresh simulator and bootstrap; its second resize, of another running instance in the same process, comes after the poller learned the transitions from the first. The first resize learns as it goes: only its stop is polled on the default schedule, its resize and start on what the stop took (poll.go). The %d runs go side by side (they sleep through the transitions).\n\n", len(rs))
@@ -215,8 +214,8 @@ func report(transition time.Duration, rs []result) string {
 	}
 	mf := median(rs, func(r result) time.Duration { return r.first.took })
 	ml := median(rs, func(r result) time.Duration { return r.learned.took })
-	p("| median | %s | %.3f× (≤ %.2f×: %s) | | %s | %.3f× (≤ %.2f×: %s) | |\n", secs(mf), ratio(mf, sum), target, verdict(ratio(mf, sum) <= target),
-		secs(ml), ratio(ml, sum), target, verdict(ratio(ml, sum) <= target))
+	p("| median | %s | %.3f× (≤ %.2f×: %s) | | %s | %.3f× (≤ %.2f×: %s) | |\n", secs(mf), ratio(mf, sum), target, results.Verdict(ratio(mf, sum) <= target),
+		secs(ml), ratio(ml, sum), target, results.Verdict(ratio(ml, sum) <= target))
 	p("\n%s\n", endMarker)
 	return b.String()
 }
@@ -232,43 +231,6 @@ func median(rs []result, f func(result) time.Duration) time.Duration {
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
 func secs(d time.Duration) string      { return fmt.Sprintf("%.2f s", d.Seconds()) }
-
-func verdict(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "**missed**"
-}
-
-// writeSection replaces the stopstart section of path, or adds it below
-// the kept marker (adding the marker too when the file has none).
-func writeSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	s := string(old)
-	if i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker); i >= 0 && j > i {
-		s = s[:i] + strings.TrimRight(section, "\n") + s[j+len(endMarker):]
-	} else {
-		if !strings.Contains(s, keptMarker) {
-			s = strings.TrimRight(s, "\n") + "\n\n" + keptMarker + "\n"
-		}
-		s = strings.TrimRight(s, "\n") + "\n\n" + section
-	}
-	return os.WriteFile(path, []byte(strings.TrimRight(s, "\n")+"\n"), 0o644)
-}
-
-func machine() string {
-	commit := "unknown commit"
-	if out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output(); err == nil {
-		commit = "commit " + strings.TrimSpace(string(out))
-		if st, err := exec.Command("git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
-			commit += " with uncommitted changes"
-		}
-	}
-	return fmt.Sprintf("Machine: nproc %d, %s/%s; %s; %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, commit, time.Now().UTC().Format("2006-01-02 15:04 MST"))
-}
 
 func post(ctx context.Context, url string, body []byte) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
@@ -295,30 +257,6 @@ func post(ctx context.Context, url string, body []byte) (string, error) {
 		return out.Type, fmt.Errorf("answer %.1200s", raw)
 	}
 	return out.Type, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func awaitListening(ctx context.Context, url string) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the bootstrap did not listen on %s", url)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // environ is this process's environment without anything that would make

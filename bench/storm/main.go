@@ -19,6 +19,8 @@
 package main
 
 import (
+	"github.com/jdcloud-vm-resizer/resizer/bench/internal/results"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -26,13 +28,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,7 +57,6 @@ const (
 	wallTarget   = 1.3 // × the floor of floorCalls per resize at the gateway's rate
 	beginMarker  = "<!-- storm:begin -->"
 	endMarker    = "<!-- storm:end -->"
-	keptMarker   = "<!-- sections below are kept: bench/storm and hand-written notes -->"
 	succeededOut = "com.jdcloud.vm.resize.succeeded"
 )
 
@@ -128,7 +127,7 @@ func run() error {
 	if *out == "" {
 		return nil
 	}
-	return writeSection(*out, section)
+	return results.WriteSection(*out, beginMarker, endMarker, section)
 }
 
 // world is one storm's simulator and sink.
@@ -275,7 +274,7 @@ func stormHTTP(ctx context.Context, c config) (result, error) {
 		return result{}, err
 	}
 	defer w.close()
-	port, err := freePort()
+	port, err := results.FreePort()
 	if err != nil {
 		return result{}, err
 	}
@@ -292,7 +291,7 @@ func stormHTTP(ctx context.Context, c config) (result, error) {
 		_ = cmd.Wait()
 	}()
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	if err := awaitListening(ctx, url); err != nil {
+	if err := results.AwaitListening(ctx, url); err != nil {
 		return result{}, err
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.instances}}
@@ -521,7 +520,7 @@ func report(c config, rs []result) string {
 	floor := time.Duration(float64(c.instances*floorCalls) / c.rate * float64(time.Second))
 	p("%s\n## Storm\n\n", beginMarker)
 	p("%s; `%s`. %d stopped instances of one region resized at once to %s (describeInstance, then the two look-ups, then resizeInstance); ",
-		machine(), filepath.Base(c.bootstrap), c.instances, targetType)
+		results.Machine(), filepath.Base(c.bootstrap), c.instances, targetType)
 	p("the JD Cloud simulator takes %g requests a second over every op (429 RATE_LIMIT_EXCEEDED with Retry-After: 1 above it), answers after %v, and its transitions take %v. ",
 		c.rate, c.latency, c.transition)
 	p("The resizer runs with its defaults (JDCLOUD_RATE_LIMIT=20, BATCH_CONCURRENCY=10) unless the row says otherwise")
@@ -536,8 +535,8 @@ func report(c config, rs []result) string {
 		ratio := float64(r.wall) / float64(floor)
 		per := float64(r.jdCalls()) / float64(r.resizes)
 		p("| %s: %s | %.2f s | %.2f× (≤ %.1f×: %s) | %.2f (≤ %.1f: %s) | %d | %s | %d (must be 0: %s) |\n",
-			r.name, r.how, r.wall.Seconds(), ratio, wallTarget, verdict(ratio <= wallTarget),
-			per, callsTarget, verdict(per <= callsTarget), r.throttled, outcomes(r.outcomes), r.failures, verdict(r.failures == 0))
+			r.name, r.how, r.wall.Seconds(), ratio, wallTarget, results.Verdict(ratio <= wallTarget),
+			per, callsTarget, results.Verdict(per <= callsTarget), r.throttled, outcomes(r.outcomes), r.failures, results.Verdict(r.failures == 0))
 	}
 	p("\nJD calls by op (429 answers included):\n\n| storm |")
 	for _, op := range ops {
@@ -571,67 +570,6 @@ func or(s, fallback string) string {
 		return fallback
 	}
 	return s
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "**missed**"
-}
-
-// writeSection replaces the storm section of path, or adds it below the
-// kept marker (adding the marker too when the file has none).
-func writeSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	s := string(old)
-	if i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker); i >= 0 && j > i {
-		s = s[:i] + strings.TrimRight(section, "\n") + s[j+len(endMarker):]
-	} else {
-		if !strings.Contains(s, keptMarker) {
-			s = strings.TrimRight(s, "\n") + "\n\n" + keptMarker + "\n"
-		}
-		s = strings.TrimRight(s, "\n") + "\n\n" + section
-	}
-	return os.WriteFile(path, []byte(strings.TrimRight(s, "\n")+"\n"), 0o644)
-}
-
-func machine() string {
-	commit := "unknown commit"
-	if out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output(); err == nil {
-		commit = "commit " + strings.TrimSpace(string(out))
-		if st, err := exec.Command("git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
-			commit += " with uncommitted changes"
-		}
-	}
-	return fmt.Sprintf("Machine: nproc %d, %s/%s; %s; %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, commit, time.Now().UTC().Format("2006-01-02 15:04 MST"))
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func awaitListening(ctx context.Context, url string) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the bootstrap did not listen on %s", url)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // environ is this process's environment without anything that would make

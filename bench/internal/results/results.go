@@ -1,0 +1,87 @@
+// Package results is what the programs of `make bench` share: how they
+// write their sections of bench/RESULTS.md, the machine line heading each,
+// and the small helpers for starting a bootstrap on loopback.
+package results
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// KeptMarker divides bench/RESULTS.md: sidebyside rewrites what is above
+// it; the sections below it (each between its own begin and end markers)
+// and notes written by hand are kept.
+const KeptMarker = "<!-- sections below are kept: bench/storm and hand-written notes -->"
+
+// WriteSection replaces the section of path between begin and end (which
+// section itself starts and ends with), or adds it below KeptMarker
+// (adding the marker too when the file has none).
+func WriteSection(path, begin, end, section string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	s := string(old)
+	if i, j := strings.Index(s, begin), strings.Index(s, end); i >= 0 && j > i {
+		s = s[:i] + strings.TrimRight(section, "\n") + s[j+len(end):]
+	} else {
+		if !strings.Contains(s, KeptMarker) {
+			s = strings.TrimRight(s, "\n") + "\n\n" + KeptMarker + "\n"
+		}
+		s = strings.TrimRight(s, "\n") + "\n\n" + section
+	}
+	return os.WriteFile(path, []byte(strings.TrimRight(s, "\n")+"\n"), 0o644)
+}
+
+// Machine is the line that says where and on what a section was measured.
+func Machine() string {
+	commit := "unknown commit"
+	if out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output(); err == nil {
+		commit = "commit " + strings.TrimSpace(string(out))
+		if st, err := exec.Command("git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+			commit += " with uncommitted changes"
+		}
+	}
+	return fmt.Sprintf("Machine: nproc %d, %s/%s; %s; %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, commit, time.Now().UTC().Format("2006-01-02 15:04 MST"))
+}
+
+// Verdict is a target's cell.
+func Verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+// FreePort is a loopback port free at the moment of asking.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// AwaitListening waits up to 15 s for url to answer at all.
+func AwaitListening(ctx context.Context, url string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the bootstrap did not listen on %s", url)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
