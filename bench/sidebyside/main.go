@@ -54,7 +54,7 @@ func run() error {
 		benchPkgs   = flag.String("pkgs", "./trigger ./jdcloud .", "packages holding them")
 		benchCount  = flag.Int("count", 3, "go test -count; the table shows the median")
 		out         = flag.String("out", "bench/RESULTS.md", "where the table is written as well; empty for nowhere")
-		extraEnv    envFlag
+		extraEnv    benchres.EnvFlag
 	)
 	flag.Var(&extraEnv, "env", "NAME=value added to the resizer's environment, for trying a setting (repeatable)")
 	flag.Parse()
@@ -197,23 +197,6 @@ func writeKeeping(path, table string) error {
 		}
 	}
 	return os.WriteFile(path, []byte(out), 0o644)
-}
-
-// envFlag collects -env NAME=value.
-type envFlag map[string]string
-
-func (e *envFlag) String() string { return fmt.Sprint(map[string]string(*e)) }
-
-func (e *envFlag) Set(s string) error {
-	k, v, ok := strings.Cut(s, "=")
-	if !ok || k == "" {
-		return fmt.Errorf("want NAME=value, got %q", s)
-	}
-	if *e == nil {
-		*e = envFlag{}
-	}
-	(*e)[k] = v
-	return nil
 }
 
 // ids hands out invocation ids unique to this run, so that the resizer's

@@ -82,7 +82,7 @@ func run() error {
 	var (
 		c   config
 		out = flag.String("out", "bench/RESULTS.md", "file whose storm section is rewritten; empty for none")
-		env envFlag
+		env results.EnvFlag
 	)
 	flag.StringVar(&c.bootstrap, "bootstrap", "bin/bootstrap", "the resizer's binary, built for this host")
 	flag.IntVar(&c.instances, "instances", 50, "stopped instances resized at once")
@@ -587,21 +587,4 @@ func environ(env map[string]string) []string {
 		out = append(out, k+"="+v)
 	}
 	return out
-}
-
-// envFlag collects -env NAME=value.
-type envFlag map[string]string
-
-func (e *envFlag) String() string { return fmt.Sprint(map[string]string(*e)) }
-
-func (e *envFlag) Set(s string) error {
-	k, v, ok := strings.Cut(s, "=")
-	if !ok || k == "" {
-		return fmt.Errorf("want NAME=value, got %q", s)
-	}
-	if *e == nil {
-		*e = envFlag{}
-	}
-	(*e)[k] = v
-	return nil
 }

@@ -85,3 +85,20 @@ func AwaitListening(ctx context.Context, url string) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// EnvFlag collects -env NAME=value flags.
+type EnvFlag map[string]string
+
+func (e *EnvFlag) String() string { return fmt.Sprint(map[string]string(*e)) }
+
+func (e *EnvFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want NAME=value, got %q", s)
+	}
+	if *e == nil {
+		*e = EnvFlag{}
+	}
+	(*e)[k] = v
+	return nil
+}
