@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -180,12 +181,9 @@ func quoteAll(l []string) string {
 	if len(l) == 0 {
 		return "none"
 	}
-	b := []byte{}
+	q := make([]string, len(l))
 	for i, s := range l {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, Quote(s)...)
+		q[i] = Quote(s)
 	}
-	return string(b)
+	return strings.Join(q, ",")
 }

@@ -1,7 +1,6 @@
 package resizer
 
 import (
-	"cmp"
 	"context"
 	"time"
 
@@ -69,15 +68,18 @@ func (h *Handler) Handle(ctx context.Context, e event.Event) Outcome {
 		return h.outcomes.announce(d, h.outcomes.build(d, report{req: &req, err: err}))
 	}
 	a := &Attempt{Request: req, Holder: h.newID(), Deadline: d.deadline, Log: d.log, event: &e}
-	return h.outcomes.announce(d, h.attempt(d, a, c, report{}))
+	return h.outcomes.announce(d, h.attempt(d, a, c, nil))
 }
 
 // attempt runs a claimed request past the state guards, builds its outcome
-// (with what r already says), stores it, then tells the guards.
-func (h *Handler) attempt(d *delivery, a *Attempt, c *claim, r report) Outcome {
+// (naming the approval that let it run, if any), stores it, then tells the
+// guards.
+func (h *Handler) attempt(d *delivery, a *Attempt, c *claim, approval *ApprovalData) Outcome {
 	guards := &stateGuards{guards: h.stateGuards}
 	ran := h.run(d, a, guards)
-	ran.approval = cmp.Or(ran.approval, r.approval)
+	if ran.approval == nil {
+		ran.approval = approval
+	}
 	out := h.outcomes.build(d, ran)
 	h.ledger.settle(d.ctx, d.log, c, &out)
 	guards.end(d.ctx, a, &out)
@@ -116,7 +118,7 @@ func (h *Handler) decide(d *delivery, e event.Event) Outcome {
 	}
 	d.log.Info("approved request runs", zap.String("approvedBy", dec.by))
 	a := &Attempt{Request: req, Holder: h.newID(), Deadline: d.deadline, Log: d.log, event: held, approved: true}
-	return h.outcomes.announce(d, h.attempt(d, a, c, report{approval: approval}))
+	return h.outcomes.announce(d, h.attempt(d, a, c, approval))
 }
 
 // run takes a claimed request from the state guards to the operator.
