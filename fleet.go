@@ -50,9 +50,9 @@ func (h Hold) End(ctx context.Context, a *Attempt, _ *Outcome) {
 // storeGrace bounds a store write made after the delivery's context ended.
 const storeGrace = 3 * time.Second
 
-// FleetWindowOf is the fixed window, aligned to the Unix epoch, that t lies
+// fleetWindowOf is the fixed window, aligned to the Unix epoch, that t lies
 // in.
-func FleetWindowOf(t time.Time, d time.Duration) (start, end time.Time) {
+func fleetWindowOf(t time.Time, d time.Duration) (start, end time.Time) {
 	secs := int64(d / time.Second)
 	if secs <= 0 {
 		secs = 3600
@@ -78,7 +78,7 @@ type WindowLimit struct {
 }
 
 // current is the window now lies in.
-func (w WindowLimit) current() (start, end time.Time) { return FleetWindowOf(w.Now(), w.Window) }
+func (w WindowLimit) current() (start, end time.Time) { return fleetWindowOf(w.Now(), w.Window) }
 
 // Budget is MAX_RESIZES_PER_WINDOW: at most Max state-changing requests start
 // per Window, the budget taken atomically just before the first
