@@ -89,7 +89,12 @@ func New(t testing.TB, opts ...Option) *Rig {
 		t.Fatal(err)
 	}
 	if c.opts.Store == nil {
-		c.opts.Store = store.NewMemory(1000)
+		// The store keeps time by the handler's clock: a test that fixes
+		// Options.Now must not see its counters and marks expire by the
+		// wall clock (they did, once the real time passed the fixed one).
+		m := store.NewMemory(1000)
+		m.Now = c.opts.Now
+		c.opts.Store = m
 	}
 	pub := &Publisher{}
 	c.opts.Compute, c.opts.Publisher = client, pub
