@@ -68,8 +68,22 @@ const (
 // sent attempt met a 5xx, a dropped connection or the deadline, and the
 // retry was refused) is settled by describing the instance: when took says
 // the call took effect, the flow goes on from there as if it had answered.
-func (o operator) act(ctx context.Context, log *zap.Logger, p *Plan, op string, call func() (string, error), took func(*Instance) bool) (string, fate, *Error) {
-	rid, e := call()
+//
+// A shutdown (ContextWithDrain) stops the flow before a call, never during
+// one: a call cut in flight may still be carried out by JD after the
+// give-back has looked at the machine and found nothing to give back, and
+// then the machine stops with nobody to start it. The call still ends at
+// the work deadline.
+func (o operator) act(ctx context.Context, log *zap.Logger, p *Plan, op string, call func(context.Context) (string, error), took func(*Instance) bool) (string, fate, *Error) {
+	if ctx.Err() != nil {
+		return "", refused, ErrorFrom(ctx, "jdcloud "+op, context.Cause(ctx))
+	}
+	callCtx, cancel := context.WithoutCancel(ctx), context.CancelFunc(func() {})
+	if dl, ok := ctx.Deadline(); ok {
+		callCtx, cancel = context.WithDeadline(callCtx, dl)
+	}
+	rid, e := call(callCtx)
+	cancel()
 	if e == nil {
 		return rid, refused, nil
 	}
@@ -92,7 +106,7 @@ func (o operator) act(ctx context.Context, log *zap.Logger, p *Plan, op string, 
 // resize calls resizeInstance; the instance is stopped.
 func (o operator) resize(ctx context.Context, log *zap.Logger, p *Plan, done *Applied) *Error {
 	req := p.Request
-	rid, _, err := o.act(ctx, log, p, "resizeInstance", func() (string, error) {
+	rid, _, err := o.act(ctx, log, p, "resizeInstance", func(ctx context.Context) (string, error) {
 		return o.compute.ResizeInstance(ctx, req.RegionID, req.InstanceID, p.Target, req.Force)
 	}, func(i *Instance) bool { return i.InstanceType == p.Target || i.Status == StatusResizing })
 	if err != nil {
@@ -119,7 +133,7 @@ func (o operator) stopResizeStart(ctx, outer context.Context, log *zap.Logger, p
 	done.Timings = map[string]int64{}
 	defer func() { done.Timings["total"] = ms(o.now().Sub(start)) }()
 
-	_, f, err := o.act(ctx, log, p, "stopInstance", func() (string, error) {
+	_, f, err := o.act(ctx, log, p, "stopInstance", func(ctx context.Context) (string, error) {
 		return o.compute.StopInstance(ctx, req.RegionID, req.InstanceID)
 	}, stoppedOrStopping)
 	if err != nil {
@@ -168,7 +182,7 @@ func (o operator) stopResizeStart(ctx, outer context.Context, log *zap.Logger, p
 }
 
 func (o operator) start(ctx context.Context, log *zap.Logger, p *Plan) *Error {
-	_, _, err := o.act(ctx, log, p, "startInstance", func() (string, error) {
+	_, _, err := o.act(ctx, log, p, "startInstance", func(ctx context.Context) (string, error) {
 		return o.compute.StartInstance(ctx, p.Request.RegionID, p.Request.InstanceID)
 	}, startingOrRunning)
 	return err
@@ -260,7 +274,7 @@ func (o operator) rollback(ctx context.Context, log *zap.Logger, p *Plan, done *
 	if _, err := o.waitFor(ctx, p, "settle", o.now(), func(i *Instance) bool { return i.Status == StatusStopped }); err != nil {
 		return o.needsOperator(log, cause, "the rollback to "+prev+" could not begin ("+err.Message+")")
 	}
-	_, _, err := o.act(ctx, log, &back, "resizeInstance", func() (string, error) {
+	_, _, err := o.act(ctx, log, &back, "resizeInstance", func(ctx context.Context) (string, error) {
 		return o.compute.ResizeInstance(ctx, req.RegionID, req.InstanceID, prev, req.Force)
 	}, func(i *Instance) bool { return i.InstanceType == prev || i.Status == StatusResizing })
 	if err == nil {
