@@ -46,7 +46,11 @@ func run() error {
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("%s is missing: run make build (make demo does)", bin)
 	}
-	sim, err := jdcloudsim.Start(jdcloudsim.Options{})
+	// Stops, starts and resizes take a moment, as on JD Cloud, and each
+	// sample waits for the previous one's machines to settle: several
+	// samples name the same instance, and one still resizing would refuse
+	// the next (instance_not_stopped), which is right but not the story.
+	sim, err := jdcloudsim.Start(jdcloudsim.Options{Transition: demoTransition})
 	if err != nil {
 		return err
 	}
@@ -104,6 +108,9 @@ func run() error {
 	// send invokes the function with one payload and prints its answer and
 	// every outcome event the sink received for it, which it returns.
 	send := func(title string, payload []byte) ([][]byte, error) {
+		if err := settle(ctx, sim); err != nil {
+			return nil, err
+		}
 		mu.Lock()
 		seen := len(received)
 		mu.Unlock()
@@ -149,6 +156,26 @@ func run() error {
 		return fmt.Errorf("expected succeeded, failed and pending outcomes")
 	}
 	return nil
+}
+
+// demoTransition is how long the demo simulator's stops, starts and
+// resizes take.
+const demoTransition = 200 * time.Millisecond
+
+// settle waits until no instance of the simulator is stopping, starting or
+// resizing.
+func settle(ctx context.Context, sim *jdcloudsim.Server) error {
+	for {
+		busy := sim.InTransition()
+		if len(busy) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("instances %v never settled: %w", busy, ctx.Err())
+		case <-time.After(demoTransition / 4):
+		}
+	}
 }
 
 // demoWebhookSecret signs the HTTP samples.

@@ -1,6 +1,9 @@
 package jdcloudsim
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Instance returns the current state of an instance. It does not count as
 // a describeInstance: with a zero Transition a transitional status stays
@@ -75,4 +78,23 @@ func (s *Server) StoppedCharging(regionID, instanceID string) bool {
 	st := r.instances[instanceID]
 	st.settle(s.now(), s.transition)
 	return st.stoppedCharging
+}
+
+// InTransition names, as "region/instance" in order, the instances whose
+// stop, start or resize has not settled yet.
+func (s *Server) InTransition() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var busy []string
+	now := s.now()
+	for rid, r := range s.regions {
+		for iid, st := range r.instances {
+			st.settle(now, s.transition)
+			if st.pending != nil {
+				busy = append(busy, rid+"/"+iid)
+			}
+		}
+	}
+	slices.Sort(busy)
+	return busy
 }

@@ -53,6 +53,24 @@ func TestStopStartWithTransitionDuration(t *testing.T) {
 	}
 }
 
+// InTransition lists what has not settled, by the simulator's clock.
+func TestInTransition(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	s := startSim(t, Options{Transition: 30 * time.Second, Now: clock.Now})
+	c := newClient(t, s)
+	if got := s.InTransition(); len(got) != 0 {
+		t.Fatalf("at rest: %v", got)
+	}
+	wantOK(t, c.action("i-running02", "stopInstance"))
+	if got := s.InTransition(); len(got) != 1 || got[0] != testRegion+"/i-running02" {
+		t.Fatalf("stopping: %v", got)
+	}
+	clock.Advance(30 * time.Second)
+	if got := s.InTransition(); len(got) != 0 {
+		t.Fatalf("after 30s: %v", got)
+	}
+}
+
 func TestActionBodiesMustBeObjects(t *testing.T) {
 	s := startSim(t, Options{})
 	c := newClient(t, s)
