@@ -116,7 +116,8 @@ func run() error {
 		// The floor caches the two look-ups per process through the same
 		// jdcloud.Cache, as the resizer does: like for like.
 		{name: "floor", binary: floorBin, env: wf.resizerEnv(),
-			check: func(id string, _, answer []byte) error { return checkFloor(id, answer) }},
+			check:    func(id string, _, answer []byte) error { return checkFloor(id, answer) },
+			timeline: wf.timelineOf},
 		// The floor asking JD for the look-ups on every invocation: what a
 		// dry run costs without the cache. Warm only: a cold start makes
 		// them either way.

@@ -104,12 +104,12 @@ func (r *results) markdown() string {
 	p("\nTarget line (issue 13): warm dry run %s ≤ %.2f × the floor function's invocation %s = %s: %s (%.2f×).\n",
 		ms(wr), floorTarget, ms(wf), ms(time.Duration(floorTarget*float64(wf))), benchres.Verdict(ratio(wr, wf) <= floorTarget), ratio(wr, wf))
 
-	p("\nWhere the resizer's time goes (medians; each phase ends when a request of the resizer's arrives):\n\n")
+	p("\nWhere the time goes (medians; each phase ends when the function's request has been answered by the simulator, or has arrived at the sink):\n\n")
 	p("| | invocation → describeInstance | → the later of the two look-ups (warm: none, the cache answers) | → outcome at the sink | → answer |\n|---|---:|---:|---:|---:|\n")
 	for _, row := range []struct {
 		name string
 		tl   []timeline
-	}{{"cold start", r.cold[0].tl}, {"warm", r.warm[0].tl}} {
+	}{{"resizer, cold start", r.cold[0].tl}, {"floor, cold start", r.cold[2].tl}, {"resizer, warm", r.warm[0].tl}, {"floor, warm", r.warm[2].tl}} {
 		p("| %s | %s | %s | %s | %s |\n", row.name,
 			ms(medianOf(row.tl, func(t timeline) time.Duration { return t.toDescribe })),
 			ms(medianOf(row.tl, func(t timeline) time.Duration { return t.toLookups })),
