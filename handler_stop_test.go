@@ -2,6 +2,7 @@ package resizer_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,5 +164,64 @@ func TestDrainEndsTheFlowAndGivesBack(t *testing.T) {
 	again := r.Handle(t, e)
 	if again.Replay || !again.Succeeded() || !again.Data.Changed {
 		t.Fatalf("redelivery: replay=%t %+v, want a fresh run that resizes", again.Replay, again.Err())
+	}
+}
+
+// drainWhen drains the delivery started under the returned context once
+// the simulator has received a stopInstance.
+func drainWhenStopSent(r *rig) (context.Context, context.CancelFunc) {
+	drain, drained := context.WithCancel(context.Background())
+	go func() {
+		for r.Sim.Calls("stopInstance") == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		drained()
+	}()
+	return context.WithTimeout(resizer.ContextWithDrain(context.Background(), drain), 20*time.Second)
+}
+
+// A shutdown that comes while stopInstance is on its way does not cut it:
+// JD may carry out a call whose caller gave up, after the give-back looked
+// and found the machine running. The stop is answered, the flow goes no
+// further, and the give-back starts the machine.
+func TestDrainLetsAStopInFlightFinish(t *testing.T) {
+	r := newRig(t, allowAll(), withTransition(100*time.Millisecond))
+	r.Sim.SetLatency("stopInstance", 300*time.Millisecond)
+	ctx, cancel := drainWhenStopSent(r)
+	defer cancel()
+	out := r.Handler.Handle(ctx, request(resize("i-running01", "g.n2.large", "stopIfRunning", true)))
+	if out.Err() == nil || out.Err().Code != resizer.CodeTimeout || !out.Retryable() {
+		t.Fatalf("want a retryable timeout, got %+v", out.Err())
+	}
+	if r.Sim.Calls("resizeInstance") != 0 || r.Sim.Calls("startInstance") != 1 || !out.Data.Stopped || !out.Data.Restarted {
+		t.Fatalf("ops %v stopped=%t restarted=%t: the stop finishes, nothing more changes, the give-back starts it", r.Ops(), out.Data.Stopped, out.Data.Restarted)
+	}
+	waitStatus(t, r, "i-running01", resizer.StatusRunning)
+}
+
+// A call that hangs past a shutdown is cut after the in-flight grace, so a
+// hung JD does not hold the process past its drain.
+func TestDrainCutsAHungCall(t *testing.T) {
+	defer resizer.SetInFlightGrace(200 * time.Millisecond)()
+	r := newRig(t, allowAll())
+	r.Sim.SetLatency("stopInstance", time.Minute)
+	ctx, cancel := drainWhenStopSent(r)
+	defer cancel()
+	start := time.Now()
+	out := r.Handler.Handle(ctx, request(resize("i-running01", "g.n2.large", "stopIfRunning", true)))
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("the drained delivery took %s", took)
+	}
+	if out.Err() == nil || !out.Retryable() {
+		t.Fatalf("want a retryable failure, got %+v", out.Err())
+	}
+	if !strings.Contains(out.Err().Message, "JD may yet stop the instance") {
+		t.Fatalf("the outcome does not warn that the unanswered stop may still happen: %s", out.Err().Message)
+	}
+	if r.Sim.Calls("resizeInstance") != 0 {
+		t.Fatalf("ops %v: a drained delivery resized", r.Ops())
+	}
+	if inst, _ := r.Sim.Instance("cn-north-1", "i-running01"); inst.Status != resizer.StatusRunning {
+		t.Fatalf("instance is %s", inst.Status)
 	}
 }

@@ -59,6 +59,11 @@ func (o operator) apply(ctx, outer context.Context, log *zap.Logger, p *Plan, be
 // fate is what is known of a state-changing call that failed.
 type fate int
 
+// inFlightGrace is how long a state-changing call already sent may still
+// take once the delivery's work ends early (a shutdown): JD answers in well
+// under a second, so only a hung call is cut.
+var inFlightGrace = 10 * time.Second
+
 const (
 	refused fate = iota // JD did not carry it out
 	unknown             // it may have been carried out: nothing could tell
@@ -78,11 +83,24 @@ func (o operator) act(ctx context.Context, log *zap.Logger, p *Plan, op string, 
 	if ctx.Err() != nil {
 		return "", refused, ErrorFrom(ctx, "jdcloud "+op, context.Cause(ctx))
 	}
-	callCtx, cancel := context.WithoutCancel(ctx), context.CancelFunc(func() {})
+	callCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	if dl, ok := ctx.Deadline(); ok {
 		callCtx, cancel = context.WithDeadline(callCtx, dl)
 	}
+	// A call that hangs past a shutdown is cut after inFlightGrace: the
+	// give-back needs the rest of the drain's time.
+	grace := inFlightGrace
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-callCtx.Done():
+		}
+	})
 	rid, e := call(callCtx)
+	stop()
 	cancel()
 	if e == nil {
 		return rid, refused, nil
@@ -141,7 +159,11 @@ func (o operator) stopResizeStart(ctx, outer context.Context, log *zap.Logger, p
 			// We cannot tell whether the machine is stopping: make sure
 			// it ends up running.
 			done.Stopped = true
-			return o.recover(outer, log, p, done, err)
+			if err = o.recover(outer, log, p, done, err); err != nil && !done.Changed {
+				// JD may still carry out a stop it never answered.
+				err.Message += "; the stopInstance call got no answer, so JD may yet stop the instance: check that it runs"
+			}
+			return err
 		}
 		return err
 	}
