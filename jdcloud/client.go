@@ -61,7 +61,16 @@ type Options struct {
 	Now     func() time.Time // default time.Now; dates the signature
 	// UserAgent defaults to DefaultUserAgent; it is not signed.
 	UserAgent string
+	// AttemptTimeout bounds one HTTP attempt, answer read included, so
+	// that a connection that hangs is retried instead of spending the
+	// whole deadline; default DefaultAttemptTimeout, negative for none.
+	AttemptTimeout time.Duration
 }
+
+// DefaultAttemptTimeout is Options.AttemptTimeout's default. JD's API
+// answers in well under a second; 30 s leaves room for a slow gateway and
+// still lets a hung attempt be retried inside a Lambda deadline.
+const DefaultAttemptTimeout = 30 * time.Second
 
 // Client calls JD Cloud's VM OpenAPI. It is safe for concurrent use: its
 // fields are fixed by New and every call builds its own request.
@@ -74,6 +83,7 @@ type Client struct {
 	retry     backoff.Policy
 	now       func() time.Time
 	userAgent string
+	perTry    time.Duration // 0: no bound of its own
 }
 
 var _ resizer.Compute = (*Client)(nil)
@@ -115,6 +125,12 @@ func New(o Options) (*Client, error) {
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	switch {
+	case o.AttemptTimeout == 0:
+		c.perTry = DefaultAttemptTimeout
+	case o.AttemptTimeout > 0:
+		c.perTry = o.AttemptTimeout
 	}
 	c.gov = governorFor(c.limiter, c.now)
 	if c.userAgent == "" {
@@ -466,19 +482,33 @@ func (c *Client) attempt(ctx context.Context, k *call, creds Credentials) outcom
 			return outcome{netErr: fmt.Errorf("waiting for the rate limiter: %w", err), cut: true}
 		}
 	}
-	req, err := c.newRequest(ctx, k, creds)
+	actx := ctx
+	if c.perTry > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, c.perTry)
+		defer cancel()
+	}
+	// hung names an attempt that its own bound ended: ctx is still
+	// alive, so the call retries it.
+	hung := func(err error) error {
+		if ctx.Err() == nil && actx.Err() != nil {
+			return fmt.Errorf("no answer within %s: %w", c.perTry, err)
+		}
+		return err
+	}
+	req, err := c.newRequest(actx, k, creds)
 	if err != nil {
 		return outcome{netErr: err}
 	}
 	sentAt := c.now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return outcome{netErr: err, cut: ctx.Err() != nil, sent: true}
+		return outcome{netErr: hung(err), cut: ctx.Err() != nil, sent: true}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
 	if err != nil {
-		return outcome{netErr: fmt.Errorf("reading the answer: %w", err), cut: ctx.Err() != nil, sent: true}
+		return outcome{netErr: hung(fmt.Errorf("reading the answer: %w", err)), cut: ctx.Err() != nil, sent: true}
 	}
 	if c.gov != nil && resp.StatusCode != http.StatusTooManyRequests {
 		c.gov.answer()

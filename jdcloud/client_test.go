@@ -1094,3 +1094,54 @@ func TestAmbiguousFailures(t *testing.T) {
 		})
 	}
 }
+
+// An attempt that gets no answer within AttemptTimeout is given up and
+// retried, instead of spending the caller's whole deadline; a
+// state-changing call whose hung attempt is retried to success succeeds.
+func TestAHungAttemptIsRetried(t *testing.T) {
+	f := newFakeJD(t, func(n int, r *http.Request) (int, http.Header, string) {
+		if n == 1 {
+			<-r.Context().Done() // the client gave up on this attempt
+			return 503, nil, jdErr("req-1", 503, "UNAVAILABLE", "too late")
+		}
+		return 200, nil, jdOK("req-2", `{}`)
+	})
+	c := f.client(t, func(o *Options) { o.AttemptTimeout = 50 * time.Millisecond })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	rid, err := c.StopInstance(ctx, region, instance)
+	if err != nil || rid != "req-2" {
+		t.Fatalf("got %q, %v; want req-2", rid, err)
+	}
+	if n := len(f.requests()); n != 2 {
+		t.Fatalf("%d requests, want 2", n)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the hung attempt held the call for %s", took)
+	}
+}
+
+// When every attempt hangs the call fails as unavailable (not timeout:
+// the caller's deadline is far off), says no answer came, and is marked
+// ambiguous for a state-changing call: JD may have carried it out.
+func TestEveryAttemptHung(t *testing.T) {
+	f := newFakeJD(t, func(_ int, r *http.Request) (int, http.Header, string) {
+		<-r.Context().Done()
+		return 503, nil, ""
+	})
+	c := f.client(t, func(o *Options) { o.AttemptTimeout = 30 * time.Millisecond })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := c.StopInstance(ctx, region, instance)
+	e := mustCode(t, err, resizer.CodeUnavailable)
+	if !strings.Contains(e.Message, "no answer within 30ms") || !e.Ambiguous || !e.Retryable() {
+		t.Fatalf("error %+v", e)
+	}
+	if n := len(f.requests()); n != fastRetry.Attempts {
+		t.Fatalf("%d requests, want %d", n, fastRetry.Attempts)
+	}
+	if _, err := c.DescribeInstance(ctx, region, instance); mustCode(t, err, resizer.CodeUnavailable).Ambiguous {
+		t.Fatal("a describe is never ambiguous")
+	}
+}
