@@ -8,8 +8,6 @@
 package main
 
 import (
-	"github.com/jdcloud-vm-resizer/resizer/bench/internal/results"
-
 	"bufio"
 	"bytes"
 	"flag"
@@ -20,13 +18,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/jdcloud-vm-resizer/resizer/bench/internal/results"
 )
 
-const (
-	beginMarker = "<!-- inittrace:begin -->"
-	endMarker   = "<!-- inittrace:end -->"
-	module      = "github.com/jdcloud-vm-resizer/resizer"
-)
+const module = "github.com/jdcloud-vm-resizer/resizer"
+
+// The markers of this program's section of bench/RESULTS.md.
+var beginMarker, endMarker = results.Markers("inittrace")
 
 func main() {
 	if err := run(); err != nil {

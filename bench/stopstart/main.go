@@ -16,8 +16,6 @@
 package main
 
 import (
-	"github.com/jdcloud-vm-resizer/resizer/bench/internal/results"
-
 	"bytes"
 	"context"
 	"encoding/json"
@@ -37,6 +35,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jdcloud-vm-resizer/resizer/bench/internal/results"
+	"github.com/jdcloud-vm-resizer/resizer/internal/childproc"
 	"github.com/jdcloud-vm-resizer/resizer/jdcloud/jdcloudsim"
 )
 
@@ -45,10 +45,11 @@ const (
 	template     = "i-running01" // the fixture's resizable running instance
 	targetType   = "g.n2.large"
 	target       = 1.15 // × the sum of the three transitions
-	beginMarker  = "<!-- stopstart:begin -->"
-	endMarker    = "<!-- stopstart:end -->"
 	succeededOut = "com.jdcloud.vm.resize.succeeded"
 )
+
+// The markers of this program's section of bench/RESULTS.md.
+var beginMarker, endMarker = results.Markers("stopstart")
 
 func main() {
 	if err := run(); err != nil {
@@ -136,7 +137,7 @@ func once(ctx context.Context, bin string, transition time.Duration) (result, er
 	}))
 	defer sink.Close()
 
-	port, err := results.FreePort()
+	port, err := childproc.FreePort()
 	if err != nil {
 		return result{}, err
 	}

@@ -19,8 +19,6 @@
 package main
 
 import (
-	"github.com/jdcloud-vm-resizer/resizer/bench/internal/results"
-
 	"bytes"
 	"context"
 	"encoding/json"
@@ -42,6 +40,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/jdcloud-vm-resizer/resizer/bench/internal/results"
+	"github.com/jdcloud-vm-resizer/resizer/internal/childproc"
 	"github.com/jdcloud-vm-resizer/resizer/internal/rie"
 	"github.com/jdcloud-vm-resizer/resizer/jdcloud/jdcloudsim"
 )
@@ -55,10 +55,11 @@ const (
 	floorCalls   = 2
 	callsTarget  = 2.3
 	wallTarget   = 1.3 // × the floor of floorCalls per resize at the gateway's rate
-	beginMarker  = "<!-- storm:begin -->"
-	endMarker    = "<!-- storm:end -->"
 	succeededOut = "com.jdcloud.vm.resize.succeeded"
 )
+
+// The markers of this program's section of bench/RESULTS.md.
+var beginMarker, endMarker = results.Markers("storm")
 
 func main() {
 	if err := run(); err != nil {
@@ -274,7 +275,7 @@ func stormHTTP(ctx context.Context, c config) (result, error) {
 		return result{}, err
 	}
 	defer w.close()
-	port, err := results.FreePort()
+	port, err := childproc.FreePort()
 	if err != nil {
 		return result{}, err
 	}

@@ -6,7 +6,6 @@ package results
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,11 @@ import (
 // it; the sections below it (each between its own begin and end markers)
 // and notes written by hand are kept.
 const KeptMarker = "<!-- sections below are kept: bench/storm and hand-written notes -->"
+
+// Markers are the begin and end markers of the section called name.
+func Markers(name string) (begin, end string) {
+	return "<!-- " + name + ":begin -->", "<!-- " + name + ":end -->"
+}
 
 // WriteSection replaces the section of path between begin and end (which
 // section itself starts and ends with), or adds it below KeptMarker
@@ -58,16 +62,6 @@ func Verdict(ok bool) string {
 		return "met"
 	}
 	return "**missed**"
-}
-
-// FreePort is a loopback port free at the moment of asking.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // AwaitListening waits up to 15 s for url to answer at all.
