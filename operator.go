@@ -84,8 +84,11 @@ func (o operator) act(ctx context.Context, log *zap.Logger, p *Plan, op string, 
 		return "", refused, ErrorFrom(ctx, "jdcloud "+op, context.Cause(ctx))
 	}
 	callCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
 	if dl, ok := ctx.Deadline(); ok {
-		callCtx, cancel = context.WithDeadline(callCtx, dl)
+		var stopDeadline context.CancelFunc
+		callCtx, stopDeadline = context.WithDeadline(callCtx, dl)
+		defer stopDeadline()
 	}
 	// A call that hangs past a shutdown is cut after inFlightGrace: the
 	// give-back needs the rest of the drain's time.
@@ -99,9 +102,8 @@ func (o operator) act(ctx context.Context, log *zap.Logger, p *Plan, op string, 
 		case <-callCtx.Done():
 		}
 	})
+	defer stop()
 	rid, e := call(callCtx)
-	stop()
-	cancel()
 	if e == nil {
 		return rid, refused, nil
 	}

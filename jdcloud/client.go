@@ -50,7 +50,8 @@ type Options struct {
 	Endpoint    string           // default DefaultEndpoint; http or https, host[:port], no path
 	Credentials CredentialSource // required
 	// HTTPClient defaults to one client shared by every Client, with a
-	// keep-alive transport and no timeout of its own: ctx governs each call.
+	// keep-alive transport and no timeout of its own: ctx and
+	// AttemptTimeout govern each call.
 	HTTPClient *http.Client
 	// Limiter is waited on before every HTTP attempt, retries included;
 	// share one across Clients to bound the whole process. nil = unlimited.
