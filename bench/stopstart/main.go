@@ -16,13 +16,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -142,7 +140,7 @@ func once(ctx context.Context, bin string, transition time.Duration) (result, er
 		return result{}, err
 	}
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = environ(map[string]string{
+	cmd.Env = results.ServerEnviron(map[string]string{
 		"JDCLOUD_ACCESS_KEY":    jdcloudsim.DemoAccessKey,
 		"JDCLOUD_SECRET_KEY":    jdcloudsim.DemoSecretKey,
 		"JDCLOUD_ENDPOINT":      sim.URL(),
@@ -168,13 +166,13 @@ func once(ctx context.Context, bin string, transition time.Duration) (result, er
 	for i, id := range ids {
 		d0 := sim.Calls(jdcloudsim.OpDescribeInstance)
 		t0 := time.Now()
-		typ, err := post(ctx, url, request(tag, id))
+		typ, raw, err := results.PostEvent(ctx, http.DefaultClient, url, request(tag, id))
 		took := time.Since(t0)
 		if err != nil {
 			return result{}, fmt.Errorf("%s: %w", id, err)
 		}
 		if typ != succeededOut {
-			return result{}, fmt.Errorf("%s: the resizer answered %s, want %s", id, typ, succeededOut)
+			return result{}, fmt.Errorf("%s: the resizer answered %s, want %s: %.1200s", id, typ, succeededOut, raw)
 		}
 		inst, _ := sim.Instance(region, id)
 		if inst.InstanceType != targetType || inst.Status != "running" {
@@ -232,47 +230,3 @@ func median(rs []result, f func(result) time.Duration) time.Duration {
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
 func secs(d time.Duration) string      { return fmt.Sprintf("%.2f s", d.Seconds()) }
-
-func post(ctx context.Context, url string, body []byte) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/cloudevents+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	var out struct {
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return "", fmt.Errorf("status %d, answer %.200s", resp.StatusCode, raw)
-	}
-	if out.Type != succeededOut {
-		return out.Type, fmt.Errorf("answer %.1200s", raw)
-	}
-	return out.Type, nil
-}
-
-// environ is this process's environment without anything that would make
-// the bootstrap a Lambda function or give it other keys, plus env.
-func environ(env map[string]string) []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "JDCLOUD_") || strings.HasPrefix(k, "_LAMBDA") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	for _, k := range slices.Sorted(maps.Keys(env)) {
-		out = append(out, k+"="+env[k])
-	}
-	return out
-}

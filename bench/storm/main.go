@@ -19,7 +19,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -282,7 +281,7 @@ func stormHTTP(ctx context.Context, c config) (result, error) {
 	env := w.env(c)
 	env["PORT"] = strconv.Itoa(port)
 	cmd := exec.CommandContext(ctx, c.bootstrap)
-	cmd.Env = environ(env)
+	cmd.Env = results.ServerEnviron(env)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return result{}, err
@@ -309,7 +308,7 @@ func stormHTTP(ctx context.Context, c config) (result, error) {
 	for i, id := range w.ids {
 		wg.Go(func() {
 			t0 := time.Now()
-			typ, err := post(ctx, client, url, request(run, id))
+			typ, _, err := results.PostEvent(ctx, client, url, request(run, id))
 			t1 := time.Now()
 			mu.Lock()
 			defer mu.Unlock()
@@ -334,30 +333,6 @@ func stormHTTP(ctx context.Context, c config) (result, error) {
 		fmt.Fprintln(os.Stderr, "storm: http:", f)
 	}
 	return res, nil
-}
-
-func post(ctx context.Context, client *http.Client, url string, body []byte) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/cloudevents+json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	var out struct {
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return "", fmt.Errorf("status %d, answer %.200s", resp.StatusCode, raw)
-	}
-	return out.Type, nil
 }
 
 // stormSQS starts one bootstrap per batch under its own emulator, warms
@@ -571,21 +546,4 @@ func or(s, fallback string) string {
 		return fallback
 	}
 	return s
-}
-
-// environ is this process's environment without anything that would make
-// the bootstrap a Lambda function or give it other keys, plus env.
-func environ(env map[string]string) []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "JDCLOUD_") || strings.HasPrefix(k, "_LAMBDA") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	for k, v := range env {
-		out = append(out, k+"="+v)
-	}
-	return out
 }

@@ -4,12 +4,17 @@
 package results
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -95,4 +100,47 @@ func (e *EnvFlag) Set(s string) error {
 	}
 	(*e)[k] = v
 	return nil
+}
+
+// ServerEnviron is this process's environment without anything that would
+// make a bootstrap a Lambda function or give it other keys, plus env.
+func ServerEnviron(env map[string]string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "JDCLOUD_") || strings.HasPrefix(k, "_LAMBDA") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+// PostEvent POSTs a structured CloudEvent to a bootstrap in server mode and
+// returns the type of the outcome it answered, and the answer.
+func PostEvent(ctx context.Context, client *http.Client, url string, body []byte) (string, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return "", nil, err
+	}
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", nil, err
+	}
+	var out struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return "", raw, fmt.Errorf("status %d, answer %.200s", resp.StatusCode, raw)
+	}
+	return out.Type, raw, nil
 }
